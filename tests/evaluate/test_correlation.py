@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from zeronas.evaluate import correlate_scores, sample_indices
+from zeronas.errors import ZeronasUserError
+
+
+def _slow_spearman(x, y):
+    def ranks(v):
+        order = sorted(range(len(v)), key=lambda i: v[i])
+        r = [0.0] * len(v)
+        i = 0
+        while i < len(v):
+            j = i
+            while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                r[order[k]] = (i + j) / 2
+            i = j + 1
+        return r
+    rx, ry = ranks(x), ranks(y)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    return cov / math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
+
+
+def _slow_kendall_no_ties(x, y):
+    pairs = list(itertools.combinations(range(len(x)), 2))
+    s = sum(np.sign(x[i] - x[j]) * np.sign(y[i] - y[j]) for i, j in pairs)
+    return s / len(pairs)
+
+
+def test_against_slow_loops_with_nan_scores_left_out():
+    rng = np.random.default_rng(0)
+    accuracy = rng.normal(size=40)
+    scores = accuracy + rng.normal(scale=0.7, size=40)
+    scores[[3, 17, 21]] = [np.nan, np.inf, np.nan]
+    result = correlate_scores(scores, accuracy)
+    keep = np.isfinite(scores)
+    assert result.n == 37 and result.nan == 3
+    assert result.spearman == pytest.approx(_slow_spearman(list(scores[keep]), list(accuracy[keep])), abs=1e-12)
+    assert result.kendall == pytest.approx(_slow_kendall_no_ties(scores[keep], accuracy[keep]), abs=1e-12)
+
+
+def test_signs_and_degenerate_cases():
+    acc = np.arange(10.0)
+    assert correlate_scores(acc * 2, acc).spearman == pytest.approx(1.0)
+    assert correlate_scores(-acc, acc).kendall == pytest.approx(-1.0)
+    constant = correlate_scores(np.ones(10), acc)
+    assert math.isnan(constant.spearman) and constant.n == 10
+
+
+def test_sample_indices_are_seeded_and_distinct():
+    a, b = sample_indices(15625, 100, 0), sample_indices(15625, 100, 0)
+    assert np.array_equal(a, b) and len(set(a)) == 100 and np.all(np.diff(a) > 0)
+    assert not np.array_equal(a, sample_indices(15625, 100, 1))
+    assert len(sample_indices(50, 80, 0)) == 50
+    with pytest.raises(ZeronasUserError, match="positive"):
+        sample_indices(100, 0, 0)

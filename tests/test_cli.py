@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from zeronas.cli import main
+from tests.conftest import DEAD_CELL, MIXED_CELL
+
+
+def test_list_json(capsys):
+    assert main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["name"] for r in rows} >= {"gradsign", "epsinas"}
+
+
+def test_score_strings_indices_and_files(tmp_path, capsys, table):
+    archs = tmp_path / "archs.txt"
+    archs.write_text(f"# my cells\n{DEAD_CELL}\n6111\n")
+    assert main(["score", MIXED_CELL, "--file", str(archs), "--proxies", "epsinas", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["arch"] for r in rows] == [MIXED_CELL, DEAD_CELL, table.arch_str[6111]]
+    assert rows[1]["epsinas"] != rows[1]["epsinas"]  # NaN: the dead cell's output is constant
+    assert rows[0]["epsinas"] > 0 and rows[2]["epsinas"] > 0
+
+
+def test_correlate_json_against_the_ground_truth(tmp_path, capsys):
+    results = tmp_path / "scores.jsonl"
+    argv = ["correlate", "--space", "nb201", "--dataset", "imagenet16", "--sample", "6", "--seed", "0",
+            "--proxies", "epsinas", "--json", "--no-progress", "--results", str(results)]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"epsinas"} and set(out["epsinas"]) == {"spearman", "kendall", "n", "nan"}
+    assert out["epsinas"]["n"] + out["epsinas"]["nan"] == 6
+    lines = results.read_text().splitlines()
+    assert len(lines) == 6
+    assert main(argv) == 0  # resumed: nothing rescored, nothing appended
+    assert json.loads(capsys.readouterr().out) == out
+    assert len(results.read_text().splitlines()) == 6
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["correlate", "--proxies", "gradsine"], "unknown proxy 'gradsine'"),
+        (["correlate", "--sample", "0"], "must be a positive integer"),
+        (["correlate", "--sample", "-5"], "must be a positive integer"),
+        (["score", "|nor_conv_3x3~0|+|none~0|"], "malformed NAS-Bench-201 architecture"),
+        (["score", "99999"], "out of range"),
+        (["score", MIXED_CELL, "--data-dir", "/nonexistent/data"], "ZERONAS_DATA"),
+        (["score"], "no architectures given"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(argv, fragment):
+    proc = subprocess.run([sys.executable, "-m", "zeronas", *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], proc.stderr

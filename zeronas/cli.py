@@ -1,0 +1,166 @@
+"""The ``zeronas`` command line: a thin layer over the Python API, with ``--json`` output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from zeronas.data import DATASETS
+from zeronas.errors import ZeronasUserError
+from zeronas.proxies import get_proxy_class, list_proxies
+from zeronas.scoring import HEADLINE_PROXIES
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit code 2
+        self.exit(EXIT_USAGE, f"zeronas: error: {message} (see 'zeronas {self.prog.split()[-1]} --help')\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _proxy_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one proxy name, e.g. gradsign,epsinas")
+    for name in names:
+        try:
+            get_proxy_class(name)
+        except ZeronasUserError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return names
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", choices=DATASETS, default="cifar10")
+    parser.add_argument("--proxies", type=_proxy_list, default=list(HEADLINE_PROXIES),
+                        help="comma-separated proxy names (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="data batch and initialisation seed")
+    parser.add_argument("--data-dir", default=None, help="data directory (default: $ZERONAS_DATA, then ../shared/data)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="zeronas", description="Training-free neural architecture search with zero-cost proxies.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p_list = sub.add_parser("list", help="list the registered proxies")
+    p_list.add_argument("--json", action="store_true")
+
+    p_score = sub.add_parser("score", help="score NAS-Bench-201 architectures")
+    p_score.add_argument("archs", nargs="*", help="architecture strings or official indices")
+    p_score.add_argument("--file", type=Path, help="a file with one architecture (string or index) per line")
+    _common(p_score)
+
+    p_corr = sub.add_parser("correlate", help="rank correlation with ground truth on a sample of cells")
+    p_corr.add_argument("--space", choices=["nb201"], default="nb201")
+    p_corr.add_argument("--sample", type=_positive_int, default=1000, help="number of cells (default: %(default)s)")
+    p_corr.add_argument("--metric", default=None, help="ground-truth column (default: <dataset>_test_acc)")
+    p_corr.add_argument("--results", default=None, help="JSON-lines file keeping every score; a rerun resumes from it")
+    p_corr.add_argument("--no-progress", action="store_true")
+    _common(p_corr)
+    return parser
+
+
+def _fmt(value: float) -> str:
+    return "nan" if math.isnan(value) else f"{value:.4g}"
+
+
+def _cmd_list(args: argparse.Namespace) -> None:
+    rows = []
+    for name in list_proxies():
+        cls = get_proxy_class(name)
+        rows.append({
+            "name": name, "higher_is_better": cls.higher_is_better, "needs_labels": cls.needs_labels,
+            "needs_gradients": cls.needs_gradients, "batch_size": cls.data.batch_size,
+        })
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"{'proxy':<16}{'higher better':<15}{'labels':<8}{'gradients':<11}batch")
+    for r in rows:
+        print(f"{r['name']:<16}{r['higher_is_better']!s:<15}{r['needs_labels']!s:<8}{r['needs_gradients']!s:<11}{r['batch_size']}")
+
+
+def _read_archs(args: argparse.Namespace) -> list[str]:
+    items = list(args.archs)
+    if args.file is not None:
+        if not args.file.is_file():
+            raise ZeronasUserError(f"architecture file {str(args.file)!r} does not exist; pass an existing --file")
+        items += [line.strip() for line in args.file.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    if not items:
+        raise ZeronasUserError("no architectures given; pass architecture strings, indices or --file")
+    return items
+
+
+def _cmd_score(args: argparse.Namespace) -> None:
+    from zeronas.runner import score_archs
+    from zeronas.spaces import NB201Space
+
+    space = NB201Space(args.data_dir)
+    archs = []
+    for item in _read_archs(args):
+        if item.isdigit():
+            index = int(item)
+            if index >= 15625:
+                raise ZeronasUserError(f"NAS-Bench-201 index {index} out of range; use 0..15624")
+            archs.append(space.all_archs()[index])
+        else:
+            archs.append(space.parse(item))
+    scores = score_archs(space, archs, dataset=args.dataset, proxies=args.proxies, seed=args.seed,
+                         data_dir=args.data_dir, progress=len(archs) > 1)
+    rows = [{"arch": str(a), **{p: float(scores[p][i]) for p in args.proxies}} for i, a in enumerate(archs)]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print("  ".join(f"{p:>14}" for p in args.proxies) + "  arch")
+    for row in rows:
+        print("  ".join(f"{_fmt(row[p]):>14}" for p in args.proxies) + "  " + row["arch"])
+
+
+def _cmd_correlate(args: argparse.Namespace) -> None:
+    from zeronas.evaluate import correlate
+
+    results = correlate(space=args.space, dataset=args.dataset, sample=args.sample, seed=args.seed,
+                        proxies=args.proxies, metric=args.metric, data_dir=args.data_dir,
+                        results=args.results, progress=not args.no_progress)
+    if args.json:
+        print(json.dumps({name: c.as_dict() for name, c in results.items()}, indent=2))
+        return
+    print(f"{args.space} {args.dataset}: {args.sample} cells, seed {args.seed}, signed correlations over finite scores")
+    print(f"{'proxy':<16}{'spearman':>10}{'kendall':>10}{'n':>7}{'nan':>6}  higher is better")
+    for name, c in results.items():
+        better = get_proxy_class(name).higher_is_better
+        print(f"{name:<16}{_fmt(c.spearman):>10}{_fmt(c.kendall):>10}{c.n:>7}{c.nan:>6}  {better}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        {"list": _cmd_list, "score": _cmd_score, "correlate": _cmd_correlate}[args.command](args)
+    except ZeronasUserError as exc:
+        print(f"zeronas: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("zeronas: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The correlation protocol: a seeded sample of a benchmark's cells, scored and ranked."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from zeronas.data import accuracy_column, load_nb201_table
+from zeronas.errors import ZeronasUserError
+from zeronas.evaluate.correlation import Correlation, correlate_scores
+from zeronas.proxies import Proxy
+from zeronas.runner import ResultStore, score_archs
+from zeronas.spaces import SPACES
+
+
+def sample_indices(total: int, sample: int, seed: int) -> np.ndarray:
+    """``sample`` distinct indices of ``range(total)`` drawn with ``seed``, sorted."""
+    if sample < 1:
+        raise ZeronasUserError(f"--sample must be a positive number of cells, got {sample}")
+    if sample >= total:
+        return np.arange(total)
+    return np.sort(np.random.default_rng(seed).choice(total, size=sample, replace=False))
+
+
+def correlate(
+    *,
+    space: str = "nb201",
+    dataset: str = "cifar10",
+    sample: int = 1000,
+    seed: int = 0,
+    proxies: Sequence[str | Proxy] = ("gradsign", "gradalign", "gradalign_gram", "epsinas"),
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    metric: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    results: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> dict[str, Correlation]:
+    """Score a seeded sample of cells and correlate each proxy with the ground truth.
+
+    ``metric`` is a column of the ground-truth table (default: the dataset's 200-epoch test
+    accuracy). Correlations are signed and computed over the cells with a finite score.
+    ``results`` names a JSON-lines file that keeps every score, so a rerun resumes.
+    """
+    if space not in SPACES:
+        raise ZeronasUserError(f"unknown space {space!r}; choose from {', '.join(SPACES)}")
+    table = load_nb201_table(data_dir)
+    accuracy = table.column(metric or accuracy_column(dataset))
+    search_space = SPACES[space](data_dir)
+    all_archs = search_space.all_archs()
+    index = sample_indices(len(all_archs), sample, seed)
+    scores = score_archs(
+        search_space,
+        [all_archs[i] for i in index],
+        dataset=dataset,
+        proxies=proxies,
+        seed=seed,
+        options=options,
+        data_dir=data_dir,
+        store=ResultStore(results),
+        progress=progress,
+    )
+    return {name: correlate_scores(values, accuracy[index]) for name, values in scores.items()}

@@ -1,0 +1,80 @@
+"""The shared per-sample gradient engine (torch.func ``vmap`` over ``grad``, chunked).
+
+Each sample is forwarded on its own, as a batch of one, with BatchNorm in training mode: every
+BatchNorm layer normalises with that sample's own per-channel statistics, exactly as a Python
+loop of ``model(x[i:i+1])`` in ``train()`` mode does. The gradient of the cross-entropy with the
+true label is taken for the weights of every Conv and Linear layer only.
+
+Consumers (one per proxy) receive the gradients chunk by chunk, so many proxies share one pass
+and memory stays bounded by ``chunk_size`` samples.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, grad, vmap
+
+from zeronas.proxies._model_copy import batch_statistics_copy, weight_layer_names
+
+
+class GradientConsumer(ABC):
+    """Receives per-sample gradients chunk by chunk and reduces them to one number."""
+
+    @abstractmethod
+    def update(self, grads: dict[str, torch.Tensor]) -> None:
+        """``grads[name]`` has shape ``(chunk, *weight.shape)``."""
+
+    @abstractmethod
+    def result(self) -> float: ...
+
+
+def per_sample_gradients(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    consumers: Sequence[GradientConsumer],
+    *,
+    chunk_size: int = 32,
+) -> None:
+    """Feed the per-sample Conv/Linear weight gradients of ``model`` to every consumer."""
+    work = batch_statistics_copy(model).train()
+    names = weight_layer_names(work)
+    params = {name: p.detach() for name, p in work.named_parameters()}
+    wanted = {name: params[name] for name in names}
+    fixed = {name: p for name, p in params.items() if name not in wanted}
+    fixed.update(dict(work.named_buffers()))
+
+    def sample_loss(weights: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        logits = functional_call(work, {**weights, **fixed}, (x.unsqueeze(0),))
+        return F.cross_entropy(logits, y.unsqueeze(0))
+
+    per_sample = vmap(grad(sample_loss), in_dims=(None, 0, 0), randomness="different")
+    for start in range(0, len(inputs), chunk_size):
+        stop = start + chunk_size
+        grads = per_sample(wanted, inputs[start:stop], targets[start:stop])
+        for consumer in consumers:
+            consumer.update(grads)
+
+
+def per_sample_gradients_loop(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Reference implementation: one forward/backward per sample (the official GradSign loop).
+
+    Slow; kept as the oracle for tests and the benchmark. Returns ``grads[name]`` of shape
+    ``(N, *weight.shape)``.
+    """
+    work = batch_statistics_copy(model).train()
+    names = weight_layer_names(work)
+    lookup = dict(work.named_parameters())
+    rows: dict[str, list[torch.Tensor]] = {name: [] for name in names}
+    for i in range(len(inputs)):
+        work.zero_grad(set_to_none=True)
+        F.cross_entropy(work(inputs[i : i + 1]), targets[i : i + 1]).backward()
+        for name in names:
+            g = lookup[name].grad
+            rows[name].append(torch.zeros_like(lookup[name]) if g is None else g.detach().clone())
+    return {name: torch.stack(r) for name, r in rows.items()}

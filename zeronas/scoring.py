@@ -1,0 +1,152 @@
+"""Scoring one network with several proxies: ``score`` and ``score_detailed``."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from zeronas.errors import ZeronasUserError
+from zeronas.proxies import PerSampleGradientProxy, Proxy, UndefinedScore, get_proxy
+from zeronas.proxies._model_copy import batch_statistics_copy
+from zeronas.proxies._per_sample import per_sample_gradients
+
+HEADLINE_PROXIES = ("gradsign", "gradalign", "gradalign_gram", "epsinas")
+
+
+@dataclass(frozen=True)
+class ProxyScore:
+    """One proxy's score with its status: ``ok``, ``nan`` (undefined or non-finite) or ``error``."""
+
+    value: float
+    status: str
+    reason: str = ""
+    seconds: float = 0.0
+
+
+def resolve_proxies(proxies: Iterable[str | Proxy], options: Mapping[str, Mapping[str, Any]]) -> list[Proxy]:
+    """Proxy instances from names (configured by ``options[name]``) or ready instances."""
+    if isinstance(proxies, (str, Proxy)):
+        proxies = [proxies]
+    resolved = [p if isinstance(p, Proxy) else get_proxy(p, **dict(options.get(p, {}))) for p in proxies]
+    if not resolved:
+        raise ZeronasUserError("no proxies given; pass proxies=('gradsign', ...) (see zeronas.list_proxies())")
+    unused = set(options) - {p.name for p in resolved}
+    if unused:
+        raise ZeronasUserError(f"options given for proxies not scored: {', '.join(sorted(unused))}")
+    return resolved
+
+
+def _check_inputs(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None, need_labels: list[str]) -> None:
+    if not isinstance(model, nn.Module):
+        raise ZeronasUserError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(inputs, torch.Tensor) or not inputs.is_floating_point() or inputs.ndim < 2 or len(inputs) < 2:
+        shape = tuple(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
+        raise ZeronasUserError(f"inputs must be a float tensor (N, ...) with N >= 2 samples, got {shape}")
+    if need_labels and targets is None:
+        raise ZeronasUserError(f"proxies {', '.join(need_labels)} need labels: pass targets=<class indices, shape (N,)>")
+    if targets is not None and (targets.shape != (len(inputs),) or targets.is_floating_point()):
+        raise ZeronasUserError(
+            f"targets must be integer class indices of shape ({len(inputs)},), got {tuple(targets.shape)} {targets.dtype}"
+        )
+    probe = batch_statistics_copy(model).eval()
+    try:
+        with torch.inference_mode():
+            out = probe(inputs[:2])
+    except (RuntimeError, ValueError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ZeronasUserError(
+            f"the model cannot run on inputs of shape {tuple(inputs.shape)} ({first}); pass inputs shaped as the model expects"
+        ) from None
+    if need_labels and targets is not None:
+        if out.ndim != 2:
+            raise ZeronasUserError(f"proxies {', '.join(need_labels)} need (N, classes) logits, the model returns {tuple(out.shape)}")
+        if int(targets.min()) < 0 or int(targets.max()) >= out.shape[1]:
+            raise ZeronasUserError(f"targets must lie in [0, {out.shape[1]}) for a model with {out.shape[1]} outputs")
+
+
+def _finish(value: float, seconds: float) -> ProxyScore:
+    if math.isfinite(value):
+        return ProxyScore(value, "ok", "", seconds)
+    return ProxyScore(math.nan, "nan", f"non-finite score {value}", seconds)
+
+
+def score_detailed(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor | None = None,
+    proxies: Iterable[str | Proxy] = HEADLINE_PROXIES,
+    *,
+    seed: int = 0,
+    **options: Mapping[str, Any],
+) -> dict[str, ProxyScore]:
+    """Like :func:`score`, with each score's status, reason and time (seconds)."""
+    resolved = resolve_proxies(proxies, options)
+    _check_inputs(model, inputs, targets, [p.name for p in resolved if p.needs_labels])
+    results: dict[str, ProxyScore] = {}
+    # Per-sample gradient proxies with the same chunking share one pass of the engine.
+    groups: dict[int, list[PerSampleGradientProxy]] = {}
+    for proxy in resolved:
+        if isinstance(proxy, PerSampleGradientProxy):
+            groups.setdefault(proxy.chunk_size, []).append(proxy)
+    with torch.random.fork_rng(devices=[]):
+        for chunk_size, members in groups.items():
+            torch.manual_seed(seed)
+            consumers = [p.consumer() for p in members]
+            start = time.perf_counter()
+            failure = None
+            try:
+                per_sample_gradients(model, inputs, targets, consumers, chunk_size=chunk_size)  # type: ignore[arg-type]
+            except (RuntimeError, ArithmeticError) as exc:
+                failure = f"{type(exc).__name__}: {exc}"
+            elapsed = (time.perf_counter() - start) / len(members)
+            for proxy, consumer in zip(members, consumers, strict=True):
+                results[proxy.name] = _run_one(lambda c=consumer: c.result(), elapsed, failure)
+        for proxy in resolved:
+            if proxy.name in results:
+                continue
+            torch.manual_seed(seed)
+            start = time.perf_counter()
+            results[proxy.name] = _run_one(lambda p=proxy: p.compute(model, inputs, targets), None, None, start)
+    return {p.name: results[p.name] for p in resolved}
+
+
+def _run_one(fn, elapsed: float | None, failure: str | None, start: float | None = None) -> ProxyScore:  # type: ignore[no-untyped-def]
+    begin = time.perf_counter() if start is None else start
+    extra = 0.0 if elapsed is None else elapsed
+    if failure is not None:
+        return ProxyScore(math.nan, "error", failure, extra)
+    try:
+        value = float(fn())
+    except UndefinedScore as exc:
+        return ProxyScore(math.nan, "nan", str(exc), extra + time.perf_counter() - begin)
+    except ZeronasUserError:
+        raise
+    except (RuntimeError, ArithmeticError, ValueError) as exc:
+        return ProxyScore(math.nan, "error", f"{type(exc).__name__}: {exc}", extra + time.perf_counter() - begin)
+    return _finish(value, extra + time.perf_counter() - begin)
+
+
+def score(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor | None = None,
+    proxies: Iterable[str | Proxy] = HEADLINE_PROXIES,
+    *,
+    seed: int = 0,
+    **options: Mapping[str, Any],
+) -> dict[str, float]:
+    """Score ``model`` on one batch with each proxy; NaN where a score is undefined.
+
+    ``proxies`` are registered names or :class:`Proxy` instances; a proxy's options are passed
+    as a keyword named after it, e.g. ``gradsign={"reduction": "mean"}``. The model's weights
+    are used as given (a proxy that needs its own initialisation works on a copy) and the
+    model is never modified. Orientation: see ``zeronas.get_proxy(name).higher_is_better``.
+    """
+    detailed = score_detailed(model, inputs, targets, proxies, seed=seed, **options)
+    return {name: result.value for name, result in detailed.items()}

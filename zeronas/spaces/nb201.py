@@ -1,0 +1,229 @@
+"""NAS-Bench-201: a cell of 4 nodes and 6 edges, 5 candidate operations, 15,625 cells.
+
+The network is the one the benchmark trained (the "TinyNetwork" of NAS-Bench-201): stem
+Conv3x3+BN, three stages of N=5 cells with C=16, 32, 64 channels, a residual stride-2 block
+between stages, and a BN-ReLU-global-pool-Linear head.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from zeronas.errors import ArchitectureError
+from zeronas.spaces.base import SearchSpace
+
+OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+# (target node, source node) of each of the 6 edges, in the order of the architecture string.
+EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+_EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+_NODE_RE = re.compile(r"^\|([^|]+~\d+\|)+$")
+
+
+@dataclass(frozen=True)
+class NB201Arch:
+    """One NAS-Bench-201 cell: the operation on each of the 6 edges, in string order."""
+
+    ops: tuple[str, str, str, str, str, str]
+
+    def __str__(self) -> str:
+        nodes, k = [], 0
+        for target in (1, 2, 3):
+            parts = []
+            for source in range(target):
+                parts.append(f"{self.ops[k]}~{source}")
+                k += 1
+            nodes.append("|" + "|".join(parts) + "|")
+        return "+".join(nodes)
+
+
+def parse(text: str) -> NB201Arch:
+    """Parse an architecture string such as ``|nor_conv_3x3~0|+|...~0|...~1|+|...|``."""
+    if not isinstance(text, str):
+        raise ArchitectureError(f"NAS-Bench-201 architecture must be a string, got {type(text).__name__}")
+    nodes = text.strip().split("+")
+    hint = f"expected 3 nodes like {_EXAMPLE!r}"
+    if len(nodes) != 3 or not all(_NODE_RE.match(node) for node in nodes):
+        raise ArchitectureError(f"malformed NAS-Bench-201 architecture {text!r}: {hint}")
+    ops: list[str] = []
+    for target, node in enumerate(nodes, start=1):
+        entries = node.strip("|").split("|")
+        if len(entries) != target:
+            raise ArchitectureError(
+                f"malformed NAS-Bench-201 architecture {text!r}: node {target} needs {target} inputs, "
+                f"got {len(entries)}; {hint}"
+            )
+        for source, entry in enumerate(entries):
+            op, _, src = entry.partition("~")
+            if op not in OPS:
+                raise ArchitectureError(
+                    f"unknown NAS-Bench-201 operation {op!r} in {text!r}; choose from {', '.join(OPS)}"
+                )
+            if int(src) != source:
+                raise ArchitectureError(
+                    f"malformed NAS-Bench-201 architecture {text!r}: input {entry!r} of node {target} "
+                    f"must read from node {source}"
+                )
+            ops.append(op)
+    return NB201Arch(tuple(ops))  # type: ignore[arg-type]
+
+
+def as_arch(arch: NB201Arch | str) -> NB201Arch:
+    return arch if isinstance(arch, NB201Arch) else parse(arch)
+
+
+# ----------------------------------------------------------------------------- network
+class ReLUConvBN(nn.Sequential):
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int) -> None:
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False),
+            nn.BatchNorm2d(c_out),
+        )
+
+
+class Zero(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mul(0.0)
+
+
+def _make_op(name: str, channels: int) -> nn.Module:
+    if name == "none":
+        return Zero()
+    if name == "skip_connect":
+        return nn.Identity()
+    if name == "nor_conv_1x1":
+        return ReLUConvBN(channels, channels, 1, 1)
+    if name == "nor_conv_3x3":
+        return ReLUConvBN(channels, channels, 3, 1)
+    if name == "avg_pool_3x3":
+        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    raise ArchitectureError(f"unknown NAS-Bench-201 operation {name!r}")
+
+
+class Cell(nn.Module):
+    """Node j = sum over i < j of op_(j,i)(node i); the cell outputs node 3."""
+
+    def __init__(self, arch: NB201Arch, channels: int) -> None:
+        super().__init__()
+        self.edges = nn.ModuleList(_make_op(op, channels) for op in arch.ops)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nodes = [x]
+        k = 0
+        for target in (1, 2, 3):
+            total = self.edges[k](nodes[0])
+            for source in range(1, target):
+                total = total + self.edges[k + source](nodes[source])
+            k += target
+            nodes.append(total)
+        return nodes[3]
+
+
+class ResidualReduction(nn.Module):
+    """The stride-2 ResNet basic block between stages."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1)
+        self.downsample = nn.Sequential(
+            nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
+            nn.Conv2d(c_in, c_out, 1, stride=1, padding=0, bias=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.downsample(x) + self.conv_b(self.conv_a(x))
+
+
+class NB201Network(nn.Module):
+    """The NAS-Bench-201 network for one cell; ``forward`` returns the logits."""
+
+    # Channels mix only through Conv/Linear sums, so epsinas may evaluate it at width one
+    # without a check (tests/proxies/test_epsinas.py verifies this on many cells).
+    constant_weight_collapsible = True
+
+    def __init__(self, arch: NB201Arch, *, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5):
+        super().__init__()
+        self.arch = arch
+        self.stem = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+        layers: list[nn.Module] = []
+        c = channels
+        for stage in range(3):
+            if stage > 0:
+                layers.append(ResidualReduction(c, 2 * c))
+                c *= 2
+            layers.extend(Cell(arch, c) for _ in range(cells_per_stage))
+        self.cells = nn.Sequential(*layers)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.lastact(self.cells(self.stem(x)))
+        return self.classifier(torch.flatten(self.global_pooling(out), 1))
+
+
+def build(arch: NB201Arch | str, *, num_classes: int = 10) -> NB201Network:
+    """Build the network NAS-Bench-201 trained for ``arch`` (C=16, N=5), default PyTorch init."""
+    if num_classes < 1:
+        raise ArchitectureError(f"num_classes must be >= 1, got {num_classes}")
+    return NB201Network(as_arch(arch), num_classes=num_classes)
+
+
+def count_parameters(arch: NB201Arch | str, *, num_classes: int = 10) -> int:
+    """Trainable parameters of ``build(arch, num_classes)``, computed without building it."""
+    arch = as_arch(arch)
+    total = 3 * 16 * 9 + 2 * 16  # stem conv + BN
+    for stage, c in enumerate((16, 32, 64)):
+        if stage > 0:
+            c_in = c // 2
+            total += c_in * c * 9 + 2 * c + c * c * 9 + 2 * c + c_in * c  # conv_a, conv_b, shortcut
+        per_cell = sum(
+            c * c * 9 + 2 * c if op == "nor_conv_3x3" else c * c + 2 * c if op == "nor_conv_1x1" else 0
+            for op in arch.ops
+        )
+        total += 5 * per_cell
+    return total + 2 * 64 + 64 * num_classes + num_classes
+
+
+def canonical_order() -> list[NB201Arch]:
+    """All 15,625 cells in itertools.product order (not the benchmark's index order)."""
+    return [NB201Arch(ops) for ops in itertools.product(OPS, repeat=6)]  # type: ignore[misc]
+
+
+class NB201Space(SearchSpace):
+    """NAS-Bench-201; ``all_archs`` follows the official index of the ground-truth table."""
+
+    name = "nb201"
+
+    def __init__(self, data_dir: str | Path | None = None) -> None:
+        self.data_dir = data_dir
+
+    def parse(self, text: str) -> NB201Arch:
+        return parse(text)
+
+    def all_archs(self) -> Sequence[NB201Arch]:
+        return _archs_in_index_order(str(self.data_dir) if self.data_dir is not None else None)
+
+    def build(self, arch: NB201Arch | str, *, num_classes: int = 10) -> nn.Module:
+        return build(arch, num_classes=num_classes)
+
+
+@lru_cache(maxsize=4)
+def _archs_in_index_order(data_dir: str | None) -> tuple[NB201Arch, ...]:
+    from zeronas.data.nb201_table import load_nb201_table
+
+    return tuple(parse(s) for s in load_nb201_table(data_dir=data_dir).arch_str)
+
+
+def all_archs(data_dir: str | Path | None = None) -> Sequence[NB201Arch]:
+    """All 15,625 cells in the official index order (read from the ground-truth table)."""
+    return NB201Space(data_dir).all_archs()
