@@ -19,7 +19,8 @@ def test_list_json(capsys):
 def test_score_strings_indices_and_files(tmp_path, capsys, table):
     archs = tmp_path / "archs.txt"
     archs.write_text(f"# my cells\n{DEAD_CELL}\n6111\n")
-    assert main(["score", MIXED_CELL, "--file", str(archs), "--proxies", "epsinas", "--json"]) == 0
+    assert main(["score", MIXED_CELL, "--file", str(archs), "--proxies", "epsinas", "--json",
+                 "--option", "epsinas.weights=[1e-7, 1.0]"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["arch"] for r in rows] == [MIXED_CELL, DEAD_CELL, table.arch_str[6111]]
     assert rows[1]["epsinas"] != rows[1]["epsinas"]  # NaN: the dead cell's output is constant
@@ -51,6 +52,9 @@ def test_correlate_json_against_the_ground_truth(tmp_path, capsys):
         (["score", "99999"], "out of range"),
         (["score", MIXED_CELL, "--data-dir", "/nonexistent/data"], "ZERONAS_DATA"),
         (["score"], "no architectures given"),
+        (["score", "1", "--proxies", "epsinas", "--option", "epsinas.weight=1"], "bad option for proxy 'epsinas'"),
+        (["score", "1", "--proxies", "epsinas", "--option", "gradsign.reduction=mean"], "options given for proxies not scored"),
+        (["score", "1", "--option", "reduction"], "expected PROXY.OPTION=VALUE"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(argv, fragment):
@@ -58,3 +62,11 @@ def test_user_errors_are_one_line_and_exit_2(argv, fragment):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], proc.stderr
+
+
+def test_same_seed_same_scores_in_fresh_processes():
+    argv = [sys.executable, "-m", "zeronas", "score", "6111", "1", "--proxies", "gradsign,epsinas", "--seed", "3", "--json"]
+    runs = [subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True).stdout for _ in range(2)]
+    first = json.loads(runs[0])
+    assert runs[0] == runs[1]
+    assert all(row["gradsign"] > 0 and row["epsinas"] > 0 for row in first)

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -45,10 +46,33 @@ def _proxy_list(text: str) -> list[str]:
     return names
 
 
+def _proxy_option(text: str) -> tuple[str, str, object]:
+    name_key, sep, raw = text.partition("=")
+    name, dot, key = name_key.partition(".")
+    if not (sep and dot and name and key):
+        raise argparse.ArgumentTypeError(f"expected PROXY.OPTION=VALUE, e.g. gradalign.aggregation=global, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    if isinstance(value, list):
+        value = tuple(value)
+    return name, key, value
+
+
+def _options(args: argparse.Namespace) -> dict[str, dict[str, object]]:
+    options: dict[str, dict[str, object]] = {}
+    for name, key, value in args.option:
+        options.setdefault(name, {})[key] = value
+    return options
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", choices=DATASETS, default="cifar10")
     parser.add_argument("--proxies", type=_proxy_list, default=list(HEADLINE_PROXIES),
                         help="comma-separated proxy names (default: %(default)s)")
+    parser.add_argument("--option", type=_proxy_option, action="append", default=[], metavar="PROXY.OPTION=VALUE",
+                        help="a proxy option, e.g. gradalign.aggregation=global (repeatable; JSON values)")
     parser.add_argument("--seed", type=int, default=0, help="data batch and initialisation seed")
     parser.add_argument("--data-dir", default=None, help="data directory (default: $ZERONAS_DATA, then ../shared/data)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -122,7 +146,7 @@ def _cmd_score(args: argparse.Namespace) -> None:
         else:
             archs.append(space.parse(item))
     scores = score_archs(space, archs, dataset=args.dataset, proxies=args.proxies, seed=args.seed,
-                         data_dir=args.data_dir, progress=len(archs) > 1)
+                         options=_options(args), data_dir=args.data_dir, progress=len(archs) > 1)
     rows = [{"arch": str(a), **{p: float(scores[p][i]) for p in args.proxies}} for i, a in enumerate(archs)]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -136,7 +160,7 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
     from zeronas.evaluate import correlate
 
     results = correlate(space=args.space, dataset=args.dataset, sample=args.sample, seed=args.seed,
-                        proxies=args.proxies, metric=args.metric, data_dir=args.data_dir,
+                        proxies=args.proxies, options=_options(args), metric=args.metric, data_dir=args.data_dir,
                         results=args.results, progress=not args.no_progress)
     if args.json:
         print(json.dumps({name: c.as_dict() for name, c in results.items()}, indent=2))
@@ -148,7 +172,12 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
         print(f"{name:<16}{_fmt(c.spearman):>10}{_fmt(c.kendall):>10}{c.n:>7}{c.nan:>6}  {better}")
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # type: ignore[no-untyped-def]
+    return f"zeronas: warning: {message}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    warnings.formatwarning = _one_line_warning
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)

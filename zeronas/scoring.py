@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ from torch import nn
 from zeronas.errors import ZeronasUserError
 from zeronas.proxies import PerSampleGradientProxy, Proxy, UndefinedScore, get_proxy
 from zeronas.proxies._model_copy import batch_statistics_copy
-from zeronas.proxies._per_sample import per_sample_gradients
+from zeronas.proxies._per_sample import GradientConsumer, per_sample_gradients
 
 HEADLINE_PROXIES = ("gradsign", "gradalign", "gradalign_gram", "epsinas")
 
@@ -70,10 +70,20 @@ def _check_inputs(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor 
             raise ZeronasUserError(f"targets must lie in [0, {out.shape[1]}) for a model with {out.shape[1]} outputs")
 
 
-def _finish(value: float, seconds: float) -> ProxyScore:
-    if math.isfinite(value):
-        return ProxyScore(value, "ok", "", seconds)
-    return ProxyScore(math.nan, "nan", f"non-finite score {value}", seconds)
+def _guarded(compute: Callable[[], float], shared_seconds: float = 0.0) -> ProxyScore:
+    """Run one proxy's computation; numerical failures become a status, never an exception."""
+    start = time.perf_counter()
+    try:
+        value = float(compute())
+        status, reason = ("ok", "") if math.isfinite(value) else ("nan", f"non-finite score {value}")
+    except UndefinedScore as exc:
+        value, status, reason = math.nan, "nan", str(exc)
+    except ZeronasUserError:
+        raise
+    except (RuntimeError, ArithmeticError, ValueError) as exc:
+        value, status, reason = math.nan, "error", f"{type(exc).__name__}: {exc}"
+    seconds = shared_seconds + time.perf_counter() - start
+    return ProxyScore(value if status == "ok" else math.nan, status, reason, seconds)
 
 
 def score_detailed(
@@ -85,7 +95,10 @@ def score_detailed(
     seed: int = 0,
     **options: Mapping[str, Any],
 ) -> dict[str, ProxyScore]:
-    """Like :func:`score`, with each score's status, reason and time (seconds)."""
+    """Like :func:`score`, with each score's status, reason and time (seconds).
+
+    Proxies sharing one per-sample gradient pass each report an equal share of its time.
+    """
     resolved = resolve_proxies(proxies, options)
     _check_inputs(model, inputs, targets, [p.name for p in resolved if p.needs_labels])
     results: dict[str, ProxyScore] = {}
@@ -99,37 +112,25 @@ def score_detailed(
             torch.manual_seed(seed)
             consumers = [p.consumer() for p in members]
             start = time.perf_counter()
-            failure = None
+            failure: Exception | None = None
             try:
                 per_sample_gradients(model, inputs, targets, consumers, chunk_size=chunk_size)  # type: ignore[arg-type]
             except (RuntimeError, ArithmeticError) as exc:
-                failure = f"{type(exc).__name__}: {exc}"
-            elapsed = (time.perf_counter() - start) / len(members)
+                failure = exc
+            share = (time.perf_counter() - start) / len(members)
+
+            def reduce(consumer: GradientConsumer, failure: Exception | None = failure) -> float:
+                if failure is not None:
+                    raise failure
+                return consumer.result()
+
             for proxy, consumer in zip(members, consumers, strict=True):
-                results[proxy.name] = _run_one(lambda c=consumer: c.result(), elapsed, failure)
+                results[proxy.name] = _guarded(lambda c=consumer: reduce(c), share)
         for proxy in resolved:
-            if proxy.name in results:
-                continue
-            torch.manual_seed(seed)
-            start = time.perf_counter()
-            results[proxy.name] = _run_one(lambda p=proxy: p.compute(model, inputs, targets), None, None, start)
+            if proxy.name not in results:
+                torch.manual_seed(seed)
+                results[proxy.name] = _guarded(lambda p=proxy: p.compute(model, inputs, targets))
     return {p.name: results[p.name] for p in resolved}
-
-
-def _run_one(fn, elapsed: float | None, failure: str | None, start: float | None = None) -> ProxyScore:  # type: ignore[no-untyped-def]
-    begin = time.perf_counter() if start is None else start
-    extra = 0.0 if elapsed is None else elapsed
-    if failure is not None:
-        return ProxyScore(math.nan, "error", failure, extra)
-    try:
-        value = float(fn())
-    except UndefinedScore as exc:
-        return ProxyScore(math.nan, "nan", str(exc), extra + time.perf_counter() - begin)
-    except ZeronasUserError:
-        raise
-    except (RuntimeError, ArithmeticError, ValueError) as exc:
-        return ProxyScore(math.nan, "error", f"{type(exc).__name__}: {exc}", extra + time.perf_counter() - begin)
-    return _finish(value, extra + time.perf_counter() - begin)
 
 
 def score(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -17,6 +18,10 @@ class SearchSpace(ABC):
     """
 
     name: str = ""
+
+    def __init__(self, data_dir: str | Path | None = None) -> None:
+        """``data_dir`` is where spaces read their official order or tables (see zeronas.data)."""
+        self.data_dir = data_dir
 
     @abstractmethod
     def parse(self, text: str) -> Any:

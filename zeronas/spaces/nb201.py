@@ -204,9 +204,6 @@ class NB201Space(SearchSpace):
 
     name = "nb201"
 
-    def __init__(self, data_dir: str | Path | None = None) -> None:
-        self.data_dir = data_dir
-
     def parse(self, text: str) -> NB201Arch:
         return parse(text)
 
