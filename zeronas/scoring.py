@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,6 @@ from torch import nn
 
 from zeronas.errors import ZeronasUserError
 from zeronas.proxies import PerSampleGradientProxy, Proxy, UndefinedScore, get_proxy
-from zeronas.proxies._model_copy import batch_statistics_copy
 from zeronas.proxies._per_sample import GradientConsumer, per_sample_gradients
 
 HEADLINE_PROXIES = ("gradsign", "gradalign", "gradalign_gram", "epsinas")
@@ -42,6 +42,18 @@ def resolve_proxies(proxies: Iterable[str | Proxy], options: Mapping[str, Mappin
     return resolved
 
 
+@contextmanager
+def _evaluation_mode(model: nn.Module) -> Iterator[None]:
+    """Run the caller's model in eval mode (no running-statistics update), then restore its modes."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
 def _check_inputs(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None, need_labels: list[str]) -> None:
     if not isinstance(model, nn.Module):
         raise ZeronasUserError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -54,10 +66,9 @@ def _check_inputs(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor 
         raise ZeronasUserError(
             f"targets must be integer class indices of shape ({len(inputs)},), got {tuple(targets.shape)} {targets.dtype}"
         )
-    probe = batch_statistics_copy(model).eval()
     try:
-        with torch.inference_mode():
-            out = probe(inputs[:2])
+        with _evaluation_mode(model), torch.inference_mode():
+            out = model(inputs[:2])
     except (RuntimeError, ValueError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ZeronasUserError(
