@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -97,6 +98,13 @@ def _guarded(compute: Callable[[], float], shared_seconds: float = 0.0) -> Proxy
     return ProxyScore(value if status == "ok" else math.nan, status, reason, seconds)
 
 
+def _consumer_result(consumer: GradientConsumer, failure: Exception | None) -> float:
+    """A consumer's score, or the failure of the shared gradient pass it depended on."""
+    if failure is not None:
+        raise failure
+    return consumer.result()
+
+
 def score_detailed(
     model: nn.Module,
     inputs: torch.Tensor,
@@ -129,14 +137,8 @@ def score_detailed(
             except (RuntimeError, ArithmeticError) as exc:
                 failure = exc
             share = (time.perf_counter() - start) / len(members)
-
-            def reduce(consumer: GradientConsumer, failure: Exception | None = failure) -> float:
-                if failure is not None:
-                    raise failure
-                return consumer.result()
-
             for proxy, consumer in zip(members, consumers, strict=True):
-                results[proxy.name] = _guarded(lambda c=consumer: reduce(c), share)
+                results[proxy.name] = _guarded(partial(_consumer_result, consumer, failure), share)
         for proxy in resolved:
             if proxy.name not in results:
                 torch.manual_seed(seed)
