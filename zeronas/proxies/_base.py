@@ -47,8 +47,9 @@ class Proxy(ABC):
 
     def options(self) -> dict[str, Any]:
         """The keyword options this instance was built with (for provenance)."""
-        params = inspect.signature(type(self).__init__).parameters
-        return {name: getattr(self, name) for name in params if name != "self"}
+        params = inspect.signature(type(self).__init__).parameters.values()
+        keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return {p.name: getattr(self, p.name) for p in params if p.name != "self" and p.kind in keyword}
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options().items())

@@ -33,3 +33,45 @@ def weight_layer_names(model: nn.Module) -> list[str]:
         for name, module in model.named_modules()
         if isinstance(module, WEIGHT_LAYERS) and module.weight is not None
     ]
+
+
+def train_copy(model: nn.Module) -> nn.Module:
+    """A deep copy in training mode (BatchNorm on batch statistics), as ``get_prunable_copy(bn=True)``.
+
+    Running statistics are kept (they may be updated on the copy, never on the caller's model).
+    """
+    work = copy.deepcopy(model).train()
+    for param in work.parameters():
+        param.grad = None
+        param.requires_grad_(True)
+    return work
+
+
+def without_batchnorm(model: nn.Module) -> nn.Module:
+    """Replace every BatchNorm layer of ``model`` (in place) by an identity, as ``bn=False`` does."""
+    for parent in list(model.modules()):
+        for child_name, child in list(parent.named_children()):
+            if isinstance(child, _BatchNorm):
+                setattr(parent, child_name, nn.Identity())
+    return model
+
+
+def weight_layers(model: nn.Module) -> list[nn.Module]:
+    """Every Conv and Linear layer that has a weight, in module order."""
+    return [m for m in model.modules() if isinstance(m, WEIGHT_LAYERS) and m.weight is not None]
+
+
+def gaussian_init(model: nn.Module) -> nn.Module:
+    """Zen-NAS / SWAP initialisation, in place: Conv/Linear weights N(0, 1), biases 0, BN scale 1, shift 0."""
+    import torch
+
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, WEIGHT_LAYERS):
+                nn.init.normal_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, (_BatchNorm, nn.GroupNorm)) and module.weight is not None:
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+    return model

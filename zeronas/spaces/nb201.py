@@ -153,6 +153,7 @@ class NB201Network(nn.Module):
     def __init__(self, arch: NB201Arch, *, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5):
         super().__init__()
         self.arch = arch
+        self.num_classes = num_classes
         self.stem = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
         layers: list[nn.Module] = []
         c = channels
@@ -169,6 +170,21 @@ class NB201Network(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.lastact(self.cells(self.stem(x)))
         return self.classifier(torch.flatten(self.global_pooling(out), 1))
+
+    def linear_region_network(self) -> nn.Module:
+        """The thin network TE-NAS counts linear regions on: one cell of width 1, no stem, no reductions.
+
+        TE-NAS's ``C=1, N=1, depth=1, use_stem=False`` configuration; it reads one-channel inputs
+        (TE-NAS feeds 3x3 crops of one random colour channel). Freshly initialised.
+        """
+        return nn.Sequential(
+            Cell(self.arch, 1),
+            nn.BatchNorm2d(1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(1, self.num_classes),
+        )
 
 
 def build(arch: NB201Arch | str, *, num_classes: int = 10) -> NB201Network:

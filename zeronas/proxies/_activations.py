@@ -1,0 +1,57 @@
+"""Binary ReLU activation codes, the raw material of NASWOT, linear regions and SWAP."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def relu_codes(model: nn.Module, inputs: torch.Tensor, *, spatial_only: bool = False) -> torch.Tensor:
+    """``(N, units)`` boolean matrix: which ReLU inputs are positive, over every ``nn.ReLU`` of ``model``.
+
+    One forward pass without gradients in the model's current mode. ``spatial_only`` keeps only
+    ReLUs applied to 4-D (N, C, H, W) tensors, as the TE-NAS and SWAP counters do; a model with
+    no such ReLU (an MLP) is then counted over all its ReLUs.
+    """
+    codes: list[torch.Tensor] = []
+
+    def hook(_module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        if spatial_only and args[0].ndim != 4:
+            return
+        # The output is positive exactly where the input is, and survives in-place ReLUs.
+        codes.append((output > 0).reshape(len(output), -1))
+
+    flat: list[torch.Tensor] = []
+
+    def any_hook(_module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        flat.append((output > 0).reshape(len(output), -1))
+
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    hooks = [m.register_forward_hook(hook) for m in relus] + [m.register_forward_hook(any_hook) for m in relus]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for h in hooks:
+            h.remove()
+    chosen = codes if codes else flat
+    if not chosen:
+        return torch.zeros((len(inputs), 0), dtype=torch.bool)
+    return torch.cat(chosen, dim=1)
+
+
+def count_unique_rows(codes: torch.Tensor) -> int:
+    """Number of distinct rows of a boolean matrix."""
+    rows, columns = codes.shape
+    if rows == 0:
+        return 0
+    if columns == 0:
+        return 1
+    if columns <= 62:
+        # Each row as one integer: sorting integers is far faster than comparing rows.
+        keys = (codes.long() << torch.arange(columns)).sum(1)
+        return int(torch.unique(keys).numel())
+    packed = np.packbits(codes.numpy(), axis=1)
+    as_bytes = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1])))
+    return len(np.unique(as_bytes))

@@ -1,0 +1,64 @@
+"""TE-NAS number of linear regions (Chen et al., ICLR 2021), as ``linear_region_counter.py`` counts it.
+
+The number of distinct activation patterns (which ReLU outputs are positive, over every ReLU
+applied to a 4-D tensor) among the input samples: each distinct pattern is one linear region
+of the network that the samples visit. Forward passes only, training-mode BatchNorm, no labels.
+Higher is better (more regions, more expressive).
+
+TE-NAS counts on a *thin* network (one cell of width 1, no stem) fed 3 batches of 1000
+random 3x3 crops of one random colour channel of training images (xautodl normalisation). A
+model that provides ``linear_region_network()`` (the NAS-Bench-201 networks do) is counted that
+way: ``samples`` crops of ``crop`` x ``crop`` pixels drawn from the batch's images. Any other
+model is counted on the batch itself, as given.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from zeronas.errors import ZeronasUserError
+from zeronas.proxies._activations import count_unique_rows, relu_codes
+from zeronas.proxies._base import DataRecipe, Proxy
+from zeronas.proxies._registry import register_proxy
+
+
+def random_crops(images: torch.Tensor, samples: int, crop: int, generator: torch.Generator) -> torch.Tensor:
+    """``samples`` single-channel ``crop`` x ``crop`` patches at random images, channels and positions."""
+    n, channels, height, width = images.shape
+    if crop > min(height, width):
+        raise ZeronasUserError(f"linear_regions crop {crop} is larger than the {height}x{width} images")
+    image = torch.randint(n, (samples,), generator=generator)
+    channel = torch.randint(channels, (samples,), generator=generator)
+    top = torch.randint(height - crop + 1, (samples,), generator=generator)
+    left = torch.randint(width - crop + 1, (samples,), generator=generator)
+    offsets = torch.arange(crop)
+    rows = (top[:, None] + offsets)[:, :, None].expand(samples, crop, crop)
+    cols = (left[:, None] + offsets)[:, None, :].expand(samples, crop, crop)
+    patches = images[image[:, None, None], channel[:, None, None], rows, cols]
+    return patches[:, None]
+
+
+@register_proxy
+class LinearRegions(Proxy):
+    """Number of distinct ReLU activation patterns over the samples; higher is better."""
+
+    name = "linear_regions"
+    data = DataRecipe(batch_size=1000, normalization="nb201", augment=False)
+
+    def __init__(self, *, samples: int = 3000, crop: int = 3) -> None:
+        if samples < 2 or crop < 1:
+            raise ZeronasUserError(f"linear_regions needs samples >= 2 and crop >= 1, got {samples}, {crop}")
+        self.samples = int(samples)
+        self.crop = int(crop)
+
+    def compute(self, model, inputs, targets):
+        thin = getattr(model, "linear_region_network", None)
+        if callable(thin):
+            network = thin().train()
+            generator = torch.Generator().manual_seed(int(torch.randint(2**31 - 1, ()).item()))
+            samples = random_crops(inputs, self.samples, self.crop, generator)
+        else:
+            import copy
+
+            network, samples = copy.deepcopy(model).train(), inputs
+        return float(count_unique_rows(relu_codes(network, samples, spatial_only=True)))

@@ -1,0 +1,71 @@
+"""MeCo (Jiang et al., NeurIPS 2023), as HamsterMimi ``measures/meco.py`` computes it.
+
+One N(0, 1) input of one sample at 64 x 64 pixels (the official code uses that size for every
+dataset); a training-mode copy; for the output of *every* module (containers included, as the
+official forward hook on ``named_modules()``), the first sample's feature map reshaped to
+(channels, positions) gives the Pearson correlation matrix between channels (NaN and inf set to
+0); the module contributes that matrix's smallest eigenvalue; the score is the sum over
+modules. Labels and data unused (the batch only fixes the channel count). Higher is better.
+
+Stable equivalent: the correlation matrix is symmetric, so ``eigvalsh`` replaces the official
+general ``torch.linalg.eig`` (whose real parts it equals up to rounding). A model that cannot
+run at 64 x 64 (a fixed-size MLP) is measured at the batch's own size.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from zeronas.proxies._base import DataRecipe, Proxy
+from zeronas.proxies._model_copy import train_copy
+from zeronas.proxies._registry import register_proxy
+
+
+def smallest_correlation_eigenvalue(feature: torch.Tensor) -> torch.Tensor:
+    """Smallest eigenvalue of the channel correlation matrix of one (C, ...) feature map."""
+    rows = feature.reshape(feature.shape[0], -1).double()
+    if rows.shape[0] < 2 or rows.shape[1] < 2:
+        return rows.new_zeros(())  # one channel or one position: the official matrix is all NaN, i.e. 0
+    corr = torch.corrcoef(rows)
+    corr = torch.nan_to_num(corr.reshape(rows.shape[0], rows.shape[0]), nan=0.0, posinf=0.0, neginf=0.0)
+    return torch.linalg.eigvalsh(corr)[0]
+
+
+@register_proxy
+class MeCo(Proxy):
+    """Sum over modules of the smallest eigenvalue of the channel correlation; higher is better."""
+
+    name = "meco"
+    data = DataRecipe(batch_size=2)
+
+    def __init__(self, *, resolution: int = 64) -> None:
+        self.resolution = int(resolution)
+
+    def compute(self, model, inputs, targets):
+        work = train_copy(model)
+        x = torch.randn((1, inputs.shape[1], self.resolution, self.resolution)) if inputs.ndim == 4 else None
+        features: list[torch.Tensor] = []
+
+        def hook(_module: nn.Module, _args: object, output: object) -> None:
+            # The official hook reads ``data_output[0]``: the first sample of a tensor output.
+            first = output[0] if isinstance(output, (torch.Tensor, tuple, list)) and len(output) else None
+            if isinstance(first, torch.Tensor) and first.ndim >= 1:
+                features.append(first.detach())
+
+        hooks = [module.register_forward_hook(hook) for module in work.modules()]
+        try:
+            with torch.no_grad():
+                try:
+                    if x is None:
+                        raise RuntimeError("not an image model")
+                    work(x)
+                except RuntimeError:
+                    features.clear()
+                    work(torch.randn((1, *inputs.shape[1:])))
+        finally:
+            for h in hooks:
+                h.remove()
+        values = [smallest_correlation_eigenvalue(f) for f in features]
+        values = [v for v in values if not torch.isnan(v)]
+        return float(sum(values)) if values else 0.0
