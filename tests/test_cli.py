@@ -70,3 +70,19 @@ def test_same_seed_same_scores_in_fresh_processes():
     first = json.loads(runs[0])
     assert runs[0] == runs[1]
     assert all(row["gradsign"] > 0 and row["epsinas"] > 0 for row in first)
+
+
+def test_correlate_mixes_proxies_of_different_recipes_and_orientations(capsys, table):
+    argv = ["correlate", "--dataset", "cifar10", "--sample", "5", "--seed", "1", "--json", "--no-progress",
+            "--proxies", "params,flops,synflow,naswot,ntk,grad_norm"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out) == ["params", "flops", "synflow", "naswot", "ntk", "grad_norm"]
+    assert all(v["n"] + v["nan"] == 5 for v in out.values())
+    # params is counted from each built model; it ranks as the table's column does.
+    from zeronas.evaluate.protocol import sample_indices
+    from scipy.stats import spearmanr
+
+    cells = sample_indices(len(table), 5, 1)
+    expected = spearmanr(table.column("params_M_cifar10")[cells], table.column("cifar10_test_acc")[cells])[0]
+    assert out["params"]["spearman"] == pytest.approx(expected)

@@ -14,28 +14,24 @@ def relu_codes(model: nn.Module, inputs: torch.Tensor, *, spatial_only: bool = F
     ReLUs applied to 4-D (N, C, H, W) tensors, as the TE-NAS and SWAP counters do; a model with
     no such ReLU (an MLP) is then counted over all its ReLUs.
     """
-    codes: list[torch.Tensor] = []
+    spatial: list[torch.Tensor] = []
+    every: list[torch.Tensor] = []
 
     def hook(_module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        if spatial_only and args[0].ndim != 4:
-            return
         # The output is positive exactly where the input is, and survives in-place ReLUs.
-        codes.append((output > 0).reshape(len(output), -1))
+        code = (output > 0).reshape(len(output), -1)
+        every.append(code)
+        if args[0].ndim == 4:
+            spatial.append(code)
 
-    flat: list[torch.Tensor] = []
-
-    def any_hook(_module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        flat.append((output > 0).reshape(len(output), -1))
-
-    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
-    hooks = [m.register_forward_hook(hook) for m in relus] + [m.register_forward_hook(any_hook) for m in relus]
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
     try:
         with torch.no_grad():
             model(inputs)
     finally:
         for h in hooks:
             h.remove()
-    chosen = codes if codes else flat
+    chosen = spatial if spatial_only and spatial else every
     if not chosen:
         return torch.zeros((len(inputs), 0), dtype=torch.bool)
     return torch.cat(chosen, dim=1)
@@ -49,7 +45,11 @@ def count_unique_rows(codes: torch.Tensor) -> int:
     if columns == 0:
         return 1
     if columns <= 62:
-        # Each row as one integer: sorting integers is far faster than comparing rows.
+        # Each row as one integer: counting integers is far faster than comparing rows.
+        if columns <= 20:
+            # float32 holds these sums of powers of two exactly.
+            keys = (codes.float() @ (2.0 ** torch.arange(columns, dtype=torch.float32))).long()
+            return int((torch.bincount(keys, minlength=1 << columns) > 0).sum())
         keys = (codes.long() << torch.arange(columns)).sum(1)
         return int(torch.unique(keys).numel())
     packed = np.packbits(codes.numpy(), axis=1)

@@ -14,6 +14,8 @@ model is counted on the batch itself, as given.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 
 from zeronas.errors import ZeronasUserError
@@ -58,7 +60,5 @@ class LinearRegions(Proxy):
             generator = torch.Generator().manual_seed(int(torch.randint(2**31 - 1, ()).item()))
             samples = random_crops(inputs, self.samples, self.crop, generator)
         else:
-            import copy
-
             network, samples = copy.deepcopy(model).train(), inputs
         return float(count_unique_rows(relu_codes(network, samples, spatial_only=True)))

@@ -44,7 +44,6 @@ class MeCo(Proxy):
 
     def compute(self, model, inputs, targets):
         work = train_copy(model)
-        x = torch.randn((1, inputs.shape[1], self.resolution, self.resolution)) if inputs.ndim == 4 else None
         features: list[torch.Tensor] = []
 
         def hook(_module: nn.Module, _args: object, output: object) -> None:
@@ -53,19 +52,22 @@ class MeCo(Proxy):
             if isinstance(first, torch.Tensor) and first.ndim >= 1:
                 features.append(first.detach())
 
+        shapes = [tuple(inputs.shape[1:])]
+        if inputs.ndim == 4:
+            shapes.insert(0, (inputs.shape[1], self.resolution, self.resolution))
         hooks = [module.register_forward_hook(hook) for module in work.modules()]
         try:
             with torch.no_grad():
-                try:
-                    if x is None:
-                        raise RuntimeError("not an image model")
-                    work(x)
-                except RuntimeError:
+                for attempt, shape in enumerate(shapes, start=1):
                     features.clear()
-                    work(torch.randn((1, *inputs.shape[1:])))
+                    try:
+                        work(torch.randn((1, *shape)))
+                        break
+                    except (RuntimeError, ValueError):
+                        if attempt == len(shapes):
+                            raise
         finally:
             for h in hooks:
                 h.remove()
         values = [smallest_correlation_eigenvalue(f) for f in features]
-        values = [v for v in values if not torch.isnan(v)]
-        return float(sum(values)) if values else 0.0
+        return float(sum(v for v in values if not torch.isnan(v)))
