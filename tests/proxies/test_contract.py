@@ -11,14 +11,22 @@ import torch
 import zeronas
 from zeronas.proxies import Proxy
 from zeronas.spaces import nb201
-from tests.conftest import MIXED_CELL, MLP, SmallCNN
+from tests.conftest import DEAD_CELL, MIXED_CELL, MLP, SmallCNN
 
 PROXIES = zeronas.list_proxies()
 
 
-def _models():
+MODELS = {
+    "nb201": lambda: nb201.build(MIXED_CELL),
+    "nb201_dead": lambda: nb201.build(DEAD_CELL),  # output disconnected from the input
+    "cnn": SmallCNN,
+    "mlp": MLP,
+}
+
+
+def _model(name):
     torch.manual_seed(0)
-    return {"nb201": nb201.build(MIXED_CELL), "cnn": SmallCNN(), "mlp": MLP()}
+    return MODELS[name]()
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +49,9 @@ def test_declares_its_nature(name):
 
 
 @pytest.mark.parametrize("name", PROXIES)
-@pytest.mark.parametrize("model_name", ["nb201", "cnn", "mlp"])
+@pytest.mark.parametrize("model_name", list(MODELS))
 def test_scores_are_finite_or_explicitly_nan_reproducible_and_leave_the_model_alone(name, model_name, batch):
-    model = _models()[model_name]
+    model = _model(model_name)
     model.train(model_name != "mlp")  # the caller's mode must survive too
     state = copy.deepcopy(model.state_dict())
     modes = [m.training for m in model.modules()]
@@ -65,4 +73,4 @@ def test_scores_are_finite_or_explicitly_nan_reproducible_and_leave_the_model_al
 @pytest.mark.parametrize("name", [n for n in PROXIES if zeronas.get_proxy_class(n).needs_labels])
 def test_labels_are_required_where_needed(name, batch):
     with pytest.raises(zeronas.ZeronasUserError, match="need labels: pass targets="):
-        zeronas.score(_models()["cnn"], batch.inputs, None, [name])
+        zeronas.score(_model("cnn"), batch.inputs, None, [name])
