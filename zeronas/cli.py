@@ -95,6 +95,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p_corr.add_argument("--sample", type=_positive_int, default=1000, help="number of cells (default: %(default)s)")
     p_corr.add_argument("--metric", default=None, help="ground-truth column (default: <dataset>_test_acc)")
     p_corr.add_argument("--results", default=None, help="JSON-lines file keeping every score; a rerun resumes from it")
+    p_corr.add_argument("--nan", choices=["drop", "worst"], default="drop", dest="nan_policy",
+                        help="cells with a NaN score: left out, or ranked worst (default: %(default)s)")
     p_corr.add_argument("--no-progress", action="store_true")
     _common(p_corr)
     return parser
@@ -161,11 +163,12 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
 
     results = correlate(space=args.space, dataset=args.dataset, sample=args.sample, seed=args.seed,
                         proxies=args.proxies, options=_options(args), metric=args.metric, data_dir=args.data_dir,
-                        results=args.results, progress=not args.no_progress)
+                        results=args.results, progress=not args.no_progress, nan_policy=args.nan_policy)
     if args.json:
         print(json.dumps({name: c.as_dict() for name, c in results.items()}, indent=2))
         return
-    print(f"{args.space} {args.dataset}: {args.sample} cells, seed {args.seed}, signed correlations over finite scores")
+    over = "over finite scores" if args.nan_policy == "drop" else "with NaN scores ranked worst"
+    print(f"{args.space} {args.dataset}: {args.sample} cells, seed {args.seed}, signed correlations {over}")
     print(f"{'proxy':<16}{'spearman':>10}{'kendall':>10}{'n':>7}{'nan':>6}  higher is better")
     for name, c in results.items():
         better = get_proxy_class(name).higher_is_better

@@ -62,3 +62,18 @@ def test_sample_indices_are_seeded_and_distinct():
     assert len(sample_indices(50, 80, 0)) == 50
     with pytest.raises(ZeronasUserError, match="positive"):
         sample_indices(100, 0, 0)
+
+
+@pytest.mark.parametrize("higher_is_better", [True, False])
+def test_nan_scores_ranked_worst_match_explicit_extreme_values(higher_is_better):
+    rng = np.random.default_rng(1)
+    accuracy = rng.normal(size=30)
+    scores = (1 if higher_is_better else -1) * accuracy + rng.normal(scale=0.5, size=30)
+    scores[[2, 9]] = np.nan
+    result = correlate_scores(scores, accuracy, nan_policy="worst", higher_is_better=higher_is_better)
+    worst = scores.copy()
+    worst[[2, 9]] = scores[np.isfinite(scores)].min() - 1 if higher_is_better else scores[np.isfinite(scores)].max() + 1
+    assert result.n == 30 and result.nan == 2
+    assert result.spearman == pytest.approx(_slow_spearman(list(worst), list(accuracy)), abs=1e-12)
+    with pytest.raises(ZeronasUserError, match="unknown NaN policy"):
+        correlate_scores(scores, accuracy, nan_policy="ignore")

@@ -11,7 +11,7 @@ import numpy as np
 from zeronas.data import accuracy_column, load_nb201_table
 from zeronas.errors import ZeronasUserError
 from zeronas.evaluate.correlation import Correlation, correlate_scores
-from zeronas.proxies import Proxy
+from zeronas.proxies import Proxy, get_proxy_class
 from zeronas.runner import ResultStore, score_archs
 from zeronas.spaces import SPACES
 
@@ -37,11 +37,13 @@ def correlate(
     data_dir: str | os.PathLike[str] | None = None,
     results: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    nan_policy: str = "drop",
 ) -> dict[str, Correlation]:
     """Score a seeded sample of cells and correlate each proxy with the ground truth.
 
     ``metric`` is a column of the ground-truth table (default: the dataset's 200-epoch test
-    accuracy). Correlations are signed and computed over the cells with a finite score.
+    accuracy). Correlations are signed; cells whose score is NaN are left out (``nan_policy=
+    "drop"``) or ranked worst (``"worst"``, see :func:`correlate_scores`).
     ``results`` names a JSON-lines file that keeps every score, so a rerun resumes.
     """
     if space not in SPACES:
@@ -62,4 +64,9 @@ def correlate(
         store=ResultStore(results),
         progress=progress,
     )
-    return {name: correlate_scores(values, accuracy[index]) for name, values in scores.items()}
+    return {
+        name: correlate_scores(
+            values, accuracy[index], nan_policy=nan_policy, higher_is_better=get_proxy_class(name).higher_is_better
+        )
+        for name, values in scores.items()
+    }
