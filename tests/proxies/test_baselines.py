@@ -168,8 +168,9 @@ def test_synflow_equals_the_hand_computed_path_sum():
     assert zeronas.score(model, inputs, None, ["synflow"])["synflow"] == pytest.approx(math.log(2 * r), rel=1e-12)
 
 
-def test_ntk_matches_the_official_per_sample_backward_loop(cnn, batch):
-    net = copy.deepcopy(cnn).train()
+def _official_ntk(net, batch):
+    """TE-NAS ``get_ntk_n``: per-sample backward of the logits, 'weight' gradients, eigvalsh."""
+    net = net.train()
     logit = net(batch.inputs)
     rows = []
     for i in range(len(batch.inputs)):
@@ -178,8 +179,32 @@ def test_ntk_matches_the_official_per_sample_backward_loop(cnn, batch):
         rows.append(torch.cat([p.grad.reshape(-1) for n, p in net.named_parameters() if "weight" in n and p.grad is not None]))
     grads = torch.stack(rows).double().numpy()
     eig = np.linalg.eigvalsh(grads @ grads.T)
-    assert _score("ntk", cnn, batch) == pytest.approx(eig[-1] / eig[0], rel=1e-3)
+    return eig[-1] / eig[0]
+
+
+def _te_nas_kaiming_fanin(module):
+    if isinstance(module, (nn.Conv2d, nn.Linear)):
+        nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+def test_ntk_matches_the_official_per_sample_backward_loop(cnn, batch):
+    expected = _official_ntk(copy.deepcopy(cnn), batch)
+    assert _score("ntk", cnn, batch, ntk={"init": "model"}) == pytest.approx(expected, rel=1e-3)
     assert not zeronas.get_proxy_class("ntk").higher_is_better
+
+
+def test_ntk_reinitialises_as_te_nas_by_default(cnn, batch):
+    torch.manual_seed(5)
+    net = copy.deepcopy(cnn)
+    net.apply(_te_nas_kaiming_fanin)
+    expected = _official_ntk(net, batch)
+    assert _score("ntk", cnn, batch, seed=5) == pytest.approx(expected, rel=1e-3)
+    assert _score("ntk", cnn, batch, seed=5) != pytest.approx(_official_ntk(copy.deepcopy(cnn), batch), rel=1e-2)
 
 
 def test_zico_matches_the_official_accumulating_loop(cnn, batch):

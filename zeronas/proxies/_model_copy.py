@@ -61,17 +61,31 @@ def weight_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, WEIGHT_LAYERS) and m.weight is not None]
 
 
-def gaussian_init(model: nn.Module) -> nn.Module:
-    """Zen-NAS / SWAP initialisation, in place: Conv/Linear weights N(0, 1), biases 0, BN scale 1, shift 0."""
+def _reinit(model: nn.Module, init_weight) -> nn.Module:
+    """Conv/Linear weights by ``init_weight``, biases 0, BatchNorm/GroupNorm scale 1, shift 0; in place."""
     import torch
 
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, WEIGHT_LAYERS):
-                nn.init.normal_(module.weight)
+                init_weight(module.weight)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
             elif isinstance(module, (_BatchNorm, nn.GroupNorm)) and module.weight is not None:
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
     return model
+
+
+def gaussian_init(model: nn.Module) -> nn.Module:
+    """Zen-NAS / SWAP initialisation, in place: Conv/Linear weights N(0, 1), biases 0, BN scale 1, shift 0."""
+    return _reinit(model, nn.init.normal_)
+
+
+def kaiming_fanin_init(model: nn.Module) -> nn.Module:
+    """TE-NAS initialisation (``init_model(..., 'kaiming_norm_fanin')``), in place.
+
+    Conv/Linear weights ``kaiming_normal_(mode='fan_in', nonlinearity='relu')``, i.e.
+    N(0, 2/fan_in); biases 0; BatchNorm/GroupNorm scale 1, shift 0.
+    """
+    return _reinit(model, lambda w: nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu"))

@@ -6,7 +6,9 @@ of the network that the samples visit. Forward passes only, training-mode BatchN
 Higher is better (more regions, more expressive).
 
 TE-NAS counts on a *thin* network (one cell of width 1, no stem) fed 3 batches of 1000
-random 3x3 crops of one random colour channel of training images (xautodl normalisation). A
+random 3x3 crops of one random colour channel of training images (xautodl normalisation),
+re-initialised as TE-NAS does (``init="kaiming"``: Conv/Linear weights N(0, 2/fan_in), biases
+0, BatchNorm 1/0; ``init="model"`` keeps the weights as built). A
 model that provides ``linear_region_network()`` (the NAS-Bench-201 networks do) is counted that
 way: ``samples`` crops of ``crop`` x ``crop`` pixels drawn from the batch's images. Any other
 model is counted on the batch itself, as given.
@@ -21,6 +23,7 @@ import torch
 from zeronas.errors import ZeronasUserError
 from zeronas.proxies._activations import count_unique_rows, relu_codes
 from zeronas.proxies._base import DataRecipe, Proxy
+from zeronas.proxies._model_copy import kaiming_fanin_init
 from zeronas.proxies._registry import register_proxy
 
 
@@ -45,13 +48,17 @@ class LinearRegions(Proxy):
     """Number of distinct ReLU activation patterns over the samples; higher is better."""
 
     name = "linear_regions"
+    version = "2"
     data = DataRecipe(batch_size=1000, normalization="nb201", augment=False)
 
-    def __init__(self, *, samples: int = 3000, crop: int = 3) -> None:
+    def __init__(self, *, samples: int = 3000, crop: int = 3, init: str = "kaiming") -> None:
         if samples < 2 or crop < 1:
             raise ZeronasUserError(f"linear_regions needs samples >= 2 and crop >= 1, got {samples}, {crop}")
+        if init not in ("kaiming", "model"):
+            raise ZeronasUserError(f"linear_regions init must be 'kaiming' or 'model', got {init!r}")
         self.samples = int(samples)
         self.crop = int(crop)
+        self.init = init
 
     def compute(self, model, inputs, targets):
         thin = getattr(model, "linear_region_network", None)
@@ -61,4 +68,6 @@ class LinearRegions(Proxy):
             samples = random_crops(inputs, self.samples, self.crop, generator)
         else:
             network, samples = copy.deepcopy(model).train(), inputs
+        if self.init == "kaiming":
+            kaiming_fanin_init(network)
         return float(count_unique_rows(relu_codes(network, samples, spatial_only=True)))

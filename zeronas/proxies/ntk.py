@@ -2,7 +2,9 @@
 
 One batch of 16 training images (TE-NAS's default ``--batch_size 16``; xautodl normalisation,
 no augmentation), a training-mode copy (BatchNorm on batch statistics, so samples interact
-through it); for each sample i the gradient of the sum of its logits w.r.t. every parameter
+through it) re-initialised as TE-NAS does before every measurement (``init="kaiming"``:
+Conv/Linear weights N(0, 2/fan_in), biases 0, BatchNorm 1/0; ``init="model"`` keeps the
+model's own weights); for each sample i the gradient of the sum of its logits w.r.t. every parameter
 whose name contains ``weight`` (Conv, Linear and BatchNorm scales); NTK = G G^T (N x N);
 score = lambda_max / lambda_min. **Lower is better** (a well-conditioned NTK trains faster).
 
@@ -22,13 +24,20 @@ from torch.func import functional_call, vjp, vmap
 
 from zeronas.errors import ZeronasUserError
 from zeronas.proxies._base import DataRecipe, Proxy, UndefinedScore
-from zeronas.proxies._model_copy import batch_statistics_copy
+from zeronas.proxies._model_copy import batch_statistics_copy, kaiming_fanin_init
 from zeronas.proxies._registry import register_proxy
 
 
-def logit_sum_jacobian(model: torch.nn.Module, inputs: torch.Tensor, method: str = "loop") -> torch.Tensor:
+INITS = ("kaiming", "model")
+
+
+def logit_sum_jacobian(
+    model: torch.nn.Module, inputs: torch.Tensor, method: str = "loop", init: str = "kaiming"
+) -> torch.Tensor:
     """``(N, P)``: row i is d(sum_k logit_ik)/d(weights) for a batch forward in training mode."""
     work = batch_statistics_copy(model).train()
+    if init == "kaiming":
+        kaiming_fanin_init(work)
     named = dict(work.named_parameters())
     weights = {n: p for n, p in named.items() if "weight" in n}
     if method == "loop":
@@ -57,17 +66,21 @@ class NTK(Proxy):
     """Condition number of the empirical NTK; lower is better."""
 
     name = "ntk"
+    version = "2"
     needs_gradients = True
     higher_is_better = False
     data = DataRecipe(batch_size=16, normalization="nb201", augment=False)
 
-    def __init__(self, *, method: str = "loop") -> None:
+    def __init__(self, *, method: str = "loop", init: str = "kaiming") -> None:
         if method not in ("loop", "vmap"):
             raise ZeronasUserError(f"ntk method must be 'loop' or 'vmap', got {method!r}")
+        if init not in INITS:
+            raise ZeronasUserError(f"ntk init must be one of {', '.join(INITS)}, got {init!r}")
         self.method = method
+        self.init = init
 
     def compute(self, model, inputs, targets):
-        grads = logit_sum_jacobian(model, inputs, self.method).double()
+        grads = logit_sum_jacobian(model, inputs, self.method, self.init).double()
         eigenvalues = torch.linalg.eigvalsh(grads @ grads.T)
         smallest, largest = float(eigenvalues[0]), float(eigenvalues[-1])
         if not smallest > 0:
