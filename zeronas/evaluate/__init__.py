@@ -1,6 +1,15 @@
-"""Rank correlation of proxy scores with ground-truth accuracy."""
+"""Ranking quality of proxy scores against ground-truth accuracy."""
 
 from zeronas.evaluate.correlation import NAN_POLICIES, Correlation, correlate_scores
+from zeronas.evaluate.metrics import Estimate, ranking_metrics
 from zeronas.evaluate.protocol import correlate, sample_indices
 
-__all__ = ["NAN_POLICIES", "Correlation", "correlate", "correlate_scores", "sample_indices"]
+__all__ = [
+    "NAN_POLICIES",
+    "Correlation",
+    "Estimate",
+    "correlate",
+    "correlate_scores",
+    "ranking_metrics",
+    "sample_indices",
+]

@@ -1,0 +1,118 @@
+"""Ranking-quality metrics of proxy scores against accuracy, with bootstrap 95% intervals.
+
+Every metric takes scores already oriented so that higher predicts better (multiply a
+lower-is-better proxy by -1) and accuracies; non-finite scores follow a NaN policy
+(``drop``: left out; ``worst``: ranked below every finite score).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from zeronas.errors import ZeronasUserError
+
+TOP_FRACTION = 0.1
+
+
+def _prepare(scores: np.ndarray, accuracy: np.ndarray, nan_policy: str) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores, dtype=np.float64)
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    if scores.shape != accuracy.shape or scores.ndim != 1:
+        raise ValueError(f"scores {scores.shape} and accuracy {accuracy.shape} must be 1-D of one length")
+    if nan_policy == "worst":
+        scores = np.where(np.isfinite(scores), scores, -np.inf)
+        keep = np.isfinite(accuracy)
+    elif nan_policy == "drop":
+        keep = np.isfinite(scores) & np.isfinite(accuracy)
+    else:
+        raise ZeronasUserError(f"unknown NaN policy {nan_policy!r}; choose drop or worst")
+    return scores[keep], accuracy[keep]
+
+
+def top_precision(scores: np.ndarray, accuracy: np.ndarray, fraction: float = TOP_FRACTION) -> float:
+    """Share of the top-``fraction`` cells by score that are in the top ``fraction`` by accuracy (0..1)."""
+    k = max(1, math.ceil(fraction * len(scores)))
+    if len(scores) < 2:
+        return math.nan
+    by_score = np.argsort(-scores, kind="stable")[:k]
+    threshold = np.sort(accuracy)[::-1][k - 1]
+    return float(np.mean(accuracy[by_score] >= threshold))
+
+
+def argmax_accuracy(scores: np.ndarray, accuracy: np.ndarray) -> float:
+    """Accuracy (%) of the best-scored cell; the mean over cells tied at the best score."""
+    if len(scores) == 0:
+        return math.nan
+    best = scores == np.max(scores)
+    return float(np.mean(accuracy[best]))
+
+
+def _spearman(scores: np.ndarray, accuracy: np.ndarray) -> float:
+    if len(scores) < 3 or np.unique(scores).size < 2:
+        return math.nan
+    return float(stats.spearmanr(scores, accuracy).statistic)
+
+
+def _kendall(scores: np.ndarray, accuracy: np.ndarray) -> float:
+    if len(scores) < 3 or np.unique(scores).size < 2:
+        return math.nan
+    return float(stats.kendalltau(scores, accuracy).statistic)
+
+
+METRICS = {
+    "spearman": _spearman,
+    "kendall": _kendall,
+    "top10_precision": top_precision,
+    "argmax_accuracy": argmax_accuracy,
+}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point value with its bootstrap 95% percentile interval."""
+
+    value: float
+    low: float
+    high: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"value": self.value, "low": self.low, "high": self.high}
+
+
+def ranking_metrics(
+    scores: np.ndarray,
+    accuracy: np.ndarray,
+    *,
+    nan_policy: str = "drop",
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Estimate]:
+    """Spearman, Kendall, top-10% precision, arg-max accuracy and coverage, each with a 95% interval.
+
+    The interval resamples cells with replacement (``resamples`` times, seeded). ``coverage``
+    is the share of cells with a finite score.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(scores), size=(resamples, len(scores)))
+    out: dict[str, Estimate] = {}
+    for name, metric in METRICS.items():
+        value = metric(*_prepare(scores, accuracy, nan_policy))
+        boot = np.array([metric(*_prepare(scores[d], accuracy[d], nan_policy)) for d in draws])
+        out[name] = _estimate(value, boot)
+    finite = np.isfinite(scores).astype(np.float64)
+    out["coverage"] = _estimate(float(finite.mean()), finite[draws].mean(axis=1))
+    return out
+
+
+def _estimate(value: float, boot: np.ndarray) -> Estimate:
+    boot = boot[np.isfinite(boot)]
+    if boot.size == 0:
+        return Estimate(value, math.nan, math.nan)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return Estimate(value, float(low), float(high))
