@@ -1,15 +1,19 @@
 """Ranking quality of proxy scores against ground-truth accuracy."""
 
 from zeronas.evaluate.correlation import NAN_POLICIES, Correlation, correlate_scores
+from zeronas.evaluate.ensemble import AGGREGATIONS, rank_aggregate, select_members
 from zeronas.evaluate.metrics import Estimate, ranking_metrics
 from zeronas.evaluate.protocol import correlate, sample_indices
 
 __all__ = [
+    "AGGREGATIONS",
     "NAN_POLICIES",
     "Correlation",
     "Estimate",
     "correlate",
     "correlate_scores",
+    "rank_aggregate",
     "ranking_metrics",
     "sample_indices",
+    "select_members",
 ]

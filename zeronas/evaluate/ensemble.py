@@ -1,0 +1,75 @@
+"""Rank-aggregation ensembles of proxies: no trained predictor, no labels at scoring time.
+
+An ensemble scores a *population* of architectures: each member's scores are ranked within
+the population (oriented so that higher predicts better, NaN ranked worst), ranks are
+normalised to (0, 1], and combined per architecture. ``log_rank`` sums log normalised ranks,
+so a cell ranked near the bottom by any member is pulled down hard; ``mean_rank`` averages.
+Labels are used only to *choose* the members (:func:`select_members`), on a sample of cells
+disjoint from the one the ensemble is reported on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+from zeronas.errors import ZeronasUserError
+
+AGGREGATIONS = ("log_rank", "mean_rank")
+
+
+def normalised_ranks(oriented_scores: np.ndarray) -> np.ndarray:
+    """Average ranks / n in (0, 1]; 1 is the best; non-finite scores share the worst ranks."""
+    values = np.asarray(oriented_scores, dtype=np.float64)
+    values = np.where(np.isfinite(values), values, -np.inf)
+    return stats.rankdata(values) / len(values)
+
+
+def rank_aggregate(
+    oriented_scores: Mapping[str, np.ndarray], members: Sequence[str], *, aggregation: str = "log_rank"
+) -> np.ndarray:
+    """Ensemble score of each architecture (higher is better) from its members' oriented scores."""
+    if aggregation not in AGGREGATIONS:
+        raise ZeronasUserError(f"unknown aggregation {aggregation!r}; choose from {', '.join(AGGREGATIONS)}")
+    if not members:
+        raise ZeronasUserError("an ensemble needs at least one member proxy")
+    missing = [m for m in members if m not in oriented_scores]
+    if missing:
+        raise ZeronasUserError(f"ensemble members without scores: {', '.join(missing)}; score them first")
+    ranks = np.stack([normalised_ranks(oriented_scores[m]) for m in members])
+    return np.log(ranks).sum(0) if aggregation == "log_rank" else ranks.mean(0)
+
+
+def select_members(
+    oriented_scores: Mapping[str, np.ndarray],
+    accuracy: np.ndarray,
+    *,
+    aggregation: str = "log_rank",
+    max_members: int = 6,
+    min_gain: float = 1e-3,
+) -> list[str]:
+    """Greedy forward selection: add the proxy that raises the ensemble's Spearman rho most.
+
+    Stops at ``max_members`` or when no candidate adds ``min_gain``. Use on a selection sample
+    only; report the chosen ensemble on disjoint cells.
+    """
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    chosen: list[str] = []
+    best = -np.inf
+    while len(chosen) < max_members:
+        trials = {
+            name: stats.spearmanr(rank_aggregate(oriented_scores, [*chosen, name], aggregation=aggregation), accuracy).statistic
+            for name in sorted(oriented_scores)
+            if name not in chosen
+        }
+        trials = {k: v for k, v in trials.items() if np.isfinite(v)}
+        if not trials:
+            break
+        name = max(trials, key=trials.__getitem__)
+        if trials[name] < best + min_gain:
+            break
+        chosen.append(name)
+        best = trials[name]
+    return chosen
