@@ -1,0 +1,81 @@
+"""Report figures as PNG files, rendered without a display (matplotlib's Agg backend)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers and CI; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
+
+DPI = 110
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def scatter_grid(
+    scores: Mapping[str, np.ndarray], accuracy: np.ndarray, path: Path, *, title: str, rho: Mapping[str, float]
+) -> Path:
+    """One panel per proxy: score rank (x, higher = predicted better) against accuracy (%).
+
+    Ranks rather than raw scores, so that proxies on log, count and ratio scales read alike;
+    NaN scores are drawn at rank 0 in red.
+    """
+    names = list(scores)
+    cols = min(4, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        values = np.asarray(scores[name], dtype=np.float64)
+        finite = np.isfinite(values)
+        ranks = np.zeros_like(values)
+        ranks[finite] = stats.rankdata(values[finite]) / max(1, finite.sum())
+        ax.scatter(ranks[finite], accuracy[finite], s=3, alpha=0.4, color="tab:blue", linewidths=0)
+        ax.scatter(ranks[~finite], accuracy[~finite], s=5, alpha=0.6, color="tab:red", linewidths=0)
+        ax.set_title(f"{name}  ρ={rho.get(name, float('nan')):.3f}", fontsize=9)
+        ax.set_xlabel("score rank (oriented)", fontsize=8)
+        ax.set_ylabel("accuracy %", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def heatmap(
+    matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str], path: Path, *, title: str, vmin: float = -1.0
+) -> Path:
+    """A labelled heat map with the value printed in each cell (NaN cells left blank)."""
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(cols), 0.8 + 0.38 * len(rows)))
+    image = ax.imshow(np.ma.masked_invalid(matrix), cmap="viridis", vmin=vmin, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    for (i, j), value in np.ndenumerate(matrix):
+        if np.isfinite(value):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if value < (vmin + 1.0) / 2 + 0.25 else "black")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def proxy_correlation(scores: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Pairwise Spearman rho between proxies' oriented scores, over cells where both are finite."""
+    names = list(scores)
+    out = np.full((len(names), len(names)), np.nan)
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            x, y = np.asarray(scores[a], float), np.asarray(scores[b], float)
+            both = np.isfinite(x) & np.isfinite(y)
+            if both.sum() >= 3 and np.unique(x[both]).size > 1 and np.unique(y[both]).size > 1:
+                out[i, j] = stats.spearmanr(x[both], y[both]).statistic
+    return out
