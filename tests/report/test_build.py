@@ -1,0 +1,43 @@
+"""Report measurements against the ground-truth table, and resumption from the results file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from zeronas.data import load_nb201_table
+from zeronas.errors import ZeronasUserError
+from zeronas.report.build import measure
+from zeronas.spaces.nb201 import count_parameters
+
+
+def test_measure_matches_the_table_and_resumes(tmp_path):
+    results = tmp_path / "results.jsonl"
+    kwargs = dict(datasets=["cifar10"], sample=12, seeds=2, proxies=["params", "flops", "synflow"],
+                  selection_sample=10, resamples=50, progress=False)
+    m = measure(results, **kwargs)
+    table = load_nb201_table()
+    index = [table.index_of(c) for c in m.cells]
+    accuracy = table.column("cifar10_test_acc")[index]
+    params = np.array([count_parameters(c) for c in m.cells]) / 1e6
+    assert m.scores["cifar10"][0]["params"] == pytest.approx(params)
+    assert m.metrics["cifar10"]["params"]["spearman"].value == pytest.approx(stats.spearmanr(params, accuracy).statistic)
+    assert m.rho_by_seed["cifar10"]["params"] == pytest.approx([m.metrics["cifar10"]["params"]["spearman"].value] * 2)
+    assert m.seed_agreement["cifar10"]["params"] == pytest.approx(1.0)
+    assert m.ensemble_members and set(m.ensemble_members) <= {"params", "flops", "synflow"}
+    assert m.ensemble_selection["cells"] == 10
+    lines = results.read_text().count("\n")
+    again = measure(results, **kwargs)  # everything stored: nothing rescored, same numbers
+    assert results.read_text().count("\n") == lines
+    assert again.metrics == m.metrics and again.ensemble_members == m.ensemble_members
+
+
+def test_bad_report_arguments_are_user_errors(tmp_path):
+    with pytest.raises(ZeronasUserError, match="datasets"):
+        measure(tmp_path / "r.jsonl", datasets=["mnist"])
+    with pytest.raises(ZeronasUserError, match="seeds"):
+        measure(tmp_path / "r.jsonl", seeds=0)
+    with pytest.raises(ZeronasUserError, match="not among"):
+        measure(tmp_path / "r.jsonl", datasets=["cifar10"], sample=5, proxies=["params"], ensemble_members=["flops"],
+                progress=False)
