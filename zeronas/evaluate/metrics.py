@@ -63,6 +63,20 @@ def _kendall(scores: np.ndarray, accuracy: np.ndarray) -> float:
     return float(stats.kendalltau(scores, accuracy).statistic)
 
 
+def spearman(scores: np.ndarray, accuracy: np.ndarray, nan_policy: str = "drop") -> float:
+    """Spearman rho of oriented ``scores`` with ``accuracy`` under ``nan_policy``; NaN when undefined."""
+    return _spearman(*_prepare(scores, accuracy, nan_policy))
+
+
+def paired_spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rho of two score vectors over the cells finite in both; NaN when undefined."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    both = np.isfinite(x) & np.isfinite(y)
+    if np.unique(y[both]).size < 2:
+        return math.nan
+    return _spearman(x[both], y[both])
+
+
 METRICS = {
     "spearman": _spearman,
     "kendall": _kendall,

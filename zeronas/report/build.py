@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from zeronas.data import DATASETS, accuracy_column, load_nb201_table
 from zeronas.errors import ZeronasUserError
 from zeronas.evaluate.ensemble import AGGREGATIONS, rank_aggregate, select_members
-from zeronas.evaluate.metrics import Estimate, ranking_metrics
+from zeronas.evaluate.metrics import Estimate, paired_spearman, ranking_metrics, spearman
 from zeronas.evaluate.protocol import sample_indices
 from zeronas.proxies import get_proxy_class
 from zeronas.runner import ResultStore, score_archs
@@ -132,7 +131,7 @@ def measure(
             per_seed = [orientation(name) * scores[dataset][s][name] for s in seed_list]
             metrics[dataset][name] = ranking_metrics(per_seed[0], accuracy[dataset], nan_policy=nan_policy,
                                                      resamples=resamples, seed=sample_seed)
-            rho_by_seed[dataset][name] = [_rho(v, accuracy[dataset], nan_policy) for v in per_seed]
+            rho_by_seed[dataset][name] = [spearman(v, accuracy[dataset], nan_policy) for v in per_seed]
             agreement[dataset][name] = _seed_agreement(per_seed)
 
     return Measurements(
@@ -159,21 +158,9 @@ def _check(space: str, datasets: Sequence[str], seeds: int, proxies: Sequence[st
         raise ZeronasUserError(f"unknown aggregation {aggregation!r}; choose from {', '.join(AGGREGATIONS)}")
 
 
-def _rho(oriented_scores: np.ndarray, accuracy: np.ndarray, nan_policy: str) -> float:
-    values = np.where(np.isfinite(oriented_scores), oriented_scores, -np.inf) if nan_policy == "worst" else oriented_scores
-    keep = np.isfinite(accuracy) & (np.isfinite(values) | (nan_policy == "worst"))
-    if keep.sum() < 3 or np.unique(values[keep]).size < 2:
-        return math.nan
-    return float(stats.spearmanr(values[keep], accuracy[keep]).statistic)
-
-
 def _seed_agreement(per_seed: list[np.ndarray]) -> float:
     """Mean Spearman rho between the scores of two seeds, over cells finite in both (1 = same ranking)."""
-    values = []
-    for a, b in combinations(per_seed, 2):
-        both = np.isfinite(a) & np.isfinite(b)
-        if both.sum() >= 3 and np.unique(a[both]).size > 1 and np.unique(b[both]).size > 1:
-            values.append(stats.spearmanr(a[both], b[both]).statistic)
+    values = [rho for a, b in combinations(per_seed, 2) if np.isfinite(rho := paired_spearman(a, b))]
     return float(np.mean(values)) if values else math.nan
 
 
@@ -189,7 +176,8 @@ def _ensemble_members(space, all_archs, index, table, candidates, given, selecti
     scored = score_archs(space, [all_archs[i] for i in pick], dataset=SELECTION_DATASET, proxies=candidates,
                          seed=0, data_dir=data_dir, store=store, progress=progress)
     accuracy = table.column(accuracy_column(SELECTION_DATASET))[pick]
-    members = select_members(oriented(scored), accuracy, aggregation=aggregation)
-    rho = _rho(rank_aggregate(oriented(scored), members, aggregation=aggregation), accuracy, "drop")
+    candidates_oriented = oriented(scored)
+    members = select_members(candidates_oriented, accuracy, aggregation=aggregation)
+    rho = spearman(rank_aggregate(candidates_oriented, members, aggregation=aggregation), accuracy)
     return members, {"chosen_by": "greedy selection", "cells": int(len(pick)), "dataset": SELECTION_DATASET,
                      "selection_rho": rho}

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from zeronas.evaluate.metrics import paired_spearman  # noqa: E402
+
 DPI = 110
 
 
@@ -74,8 +76,5 @@ def proxy_correlation(scores: Mapping[str, np.ndarray]) -> np.ndarray:
     out = np.full((len(names), len(names)), np.nan)
     for i, a in enumerate(names):
         for j, b in enumerate(names):
-            x, y = np.asarray(scores[a], float), np.asarray(scores[b], float)
-            both = np.isfinite(x) & np.isfinite(y)
-            if both.sum() >= 3 and np.unique(x[both]).size > 1 and np.unique(y[both]).size > 1:
-                out[i, j] = stats.spearmanr(x[both], y[both]).statistic
+            out[i, j] = paired_spearman(scores[a], scores[b])
     return out
