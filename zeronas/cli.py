@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import sys
 import warnings
 from collections.abc import Sequence
@@ -39,6 +40,9 @@ def _proxy_list(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("give at least one proxy name, e.g. gradsign,epsinas")
     for name in names:
+        if name == "ensemble":
+            raise argparse.ArgumentTypeError("'ensemble' aggregates other proxies: name its members with "
+                                             "--ensemble (correlate) or --ensemble-members (report)")
         try:
             get_proxy_class(name)
         except ZeronasUserError as exc:
@@ -97,9 +101,42 @@ def _build_parser() -> argparse.ArgumentParser:
     p_corr.add_argument("--results", default=None, help="JSON-lines file keeping every score; a rerun resumes from it")
     p_corr.add_argument("--nan", choices=["drop", "worst"], default="drop", dest="nan_policy",
                         help="cells with a NaN score: left out, or ranked worst (default: %(default)s)")
+    p_corr.add_argument("--ensemble", type=_proxy_list, default=None, metavar="MEMBERS",
+                        help="also report the rank-aggregation ensemble of these proxies as 'ensemble'")
+    p_corr.add_argument("--aggregation", choices=["log_rank", "mean_rank"], default="log_rank")
     p_corr.add_argument("--no-progress", action="store_true")
     _common(p_corr)
+
+    p_rep = sub.add_parser("report", help="reproduction report: proxies vs ground truth over datasets and seeds")
+    p_rep.add_argument("--space", choices=["nb201"], default="nb201")
+    p_rep.add_argument("--datasets", type=_dataset_list, default=list(DATASETS),
+                       help="comma-separated datasets (default: all)")
+    p_rep.add_argument("--sample", type=_positive_int, default=1000, help="number of cells (default: %(default)s)")
+    p_rep.add_argument("--seeds", type=_positive_int, default=3, help="seeds 0..K-1 (default: %(default)s)")
+    p_rep.add_argument("--proxies", type=_proxy_list, default=None, help="comma-separated (default: the report set)")
+    p_rep.add_argument("--out", type=Path, default=Path("zeronas-report"), help="report folder (default: %(default)s)")
+    p_rep.add_argument("--results", default=None, help="scores file (default: OUT/results.jsonl); a rerun resumes")
+    p_rep.add_argument("--ensemble-members", type=_proxy_list, default=None,
+                       help="fix the ensemble's members instead of selecting them on disjoint cells")
+    p_rep.add_argument("--selection-sample", type=_positive_int, default=1000,
+                       help="cells, disjoint from the report's, on which ensemble members are chosen")
+    p_rep.add_argument("--no-ensemble", action="store_true")
+    p_rep.add_argument("--aggregation", choices=["log_rank", "mean_rank"], default="log_rank")
+    p_rep.add_argument("--nan", choices=["drop", "worst"], default="drop", dest="nan_policy")
+    p_rep.add_argument("--resamples", type=_positive_int, default=1000, help="bootstrap resamples")
+    p_rep.add_argument("--no-linear-region-study", action="store_true")
+    p_rep.add_argument("--data-dir", default=None, help="data directory (default: $ZERONAS_DATA, then ../shared/data)")
+    p_rep.add_argument("--no-progress", action="store_true")
+    p_rep.add_argument("--json", action="store_true", help="print the summary as JSON")
     return parser
+
+
+def _dataset_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [n for n in names if n not in DATASETS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown datasets {unknown or text!r}; choose from {', '.join(DATASETS)}")
+    return names
 
 
 def _fmt(value: float) -> str:
@@ -163,7 +200,8 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
 
     results = correlate(space=args.space, dataset=args.dataset, sample=args.sample, seed=args.seed,
                         proxies=args.proxies, options=_options(args), metric=args.metric, data_dir=args.data_dir,
-                        results=args.results, progress=not args.no_progress, nan_policy=args.nan_policy)
+                        results=args.results, progress=not args.no_progress, nan_policy=args.nan_policy,
+                        ensemble=args.ensemble, aggregation=args.aggregation)
     if args.json:
         print(json.dumps({name: c.as_dict() for name, c in results.items()}, indent=2))
         return
@@ -171,8 +209,31 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
     print(f"{args.space} {args.dataset}: {args.sample} cells, seed {args.seed}, signed correlations {over}")
     print(f"{'proxy':<16}{'spearman':>10}{'kendall':>10}{'n':>7}{'nan':>6}  higher is better")
     for name, c in results.items():
-        better = get_proxy_class(name).higher_is_better
+        better = name == "ensemble" or get_proxy_class(name).higher_is_better
         print(f"{name:<16}{_fmt(c.spearman):>10}{_fmt(c.kendall):>10}{c.n:>7}{c.nan:>6}  {better}")
+
+
+def _cmd_report(args: argparse.Namespace) -> None:
+    from zeronas.report import DEFAULT_PROXIES, make_report
+
+    proxies = args.proxies or list(DEFAULT_PROXIES)
+    command = "zeronas " + shlex.join(args.argv)
+    m, paths = make_report(
+        args.out, results=args.results, space=args.space, datasets=args.datasets, sample=args.sample,
+        seeds=args.seeds, proxies=proxies, ensemble=not args.no_ensemble, ensemble_members=args.ensemble_members,
+        selection_sample=args.selection_sample, aggregation=args.aggregation, nan_policy=args.nan_policy,
+        resamples=args.resamples,
+        study_linear_regions=not args.no_linear_region_study, data_dir=args.data_dir, command=command,
+        progress=not args.no_progress,
+    )
+    if args.json:
+        summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
+        print(json.dumps({"paths": {k: str(v) for k, v in paths.items()}, **summary}, indent=2))
+        return
+    print(f"report: {paths['markdown']} and {paths['html']} ({m.seconds:.0f} s)")
+    print(f"{'proxy':<16}" + "".join(f"{d:>12}" for d in m.datasets) + "   Spearman rho, seed 0")
+    for name in m.proxies:
+        print(f"{name:<16}" + "".join(f"{_fmt(m.metrics[d][name]['spearman'].value):>12}" for d in m.datasets))
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # type: ignore[no-untyped-def]
@@ -184,7 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
-        {"list": _cmd_list, "score": _cmd_score, "correlate": _cmd_correlate}[args.command](args)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
+        {"list": _cmd_list, "score": _cmd_score, "correlate": _cmd_correlate, "report": _cmd_report}[args.command](args)
     except ZeronasUserError as exc:
         print(f"zeronas: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from zeronas.errors import ZeronasUserError
-from zeronas.evaluate.ensemble import normalised_ranks, rank_aggregate, select_members
+from zeronas.evaluate.ensemble import ensemble_scores, normalised_ranks, rank_aggregate, select_members
 
 
 def test_normalised_ranks_put_nan_worst_and_average_ties():
@@ -35,3 +35,24 @@ def test_unknown_members_and_aggregations_are_user_errors():
         rank_aggregate({"a": np.ones(3)}, ["a", "b"])
     with pytest.raises(ZeronasUserError, match="aggregation"):
         rank_aggregate({"a": np.ones(3)}, ["a"], aggregation="median")
+
+
+def test_ensemble_scores_orient_members_by_the_registry():
+    # ntk is lower-is-better: its raw scores are flipped before ranking, params' are not.
+    raw = {"params": np.array([1.0, 2.0, 3.0]), "ntk": np.array([30.0, 20.0, 10.0])}
+    assert ensemble_scores(raw, ["params", "ntk"]) == pytest.approx(np.log([1 / 9, 4 / 9, 1.0]))
+
+
+def test_correlate_reports_the_ensemble_of_its_members(table):
+    from scipy import stats
+
+    from zeronas.evaluate import correlate, sample_indices
+
+    out = correlate(dataset="cifar10", sample=25, seed=0, proxies=["params"], ensemble=["params", "flops"],
+                    progress=False)
+    assert set(out) == {"params", "flops", "ensemble"}  # members are scored even if not asked for
+    index = sample_indices(15625, 25, 0)
+    params, flops = table.column("params_M_cifar10")[index], table.column("flops_M_cifar10")[index]
+    combined = np.log(stats.rankdata(params) / 25) + np.log(stats.rankdata(flops) / 25)
+    expected = stats.spearmanr(combined, table.column("cifar10_test_acc")[index]).statistic
+    assert out["ensemble"].spearman == pytest.approx(expected)

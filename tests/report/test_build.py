@@ -41,3 +41,12 @@ def test_bad_report_arguments_are_user_errors(tmp_path):
     with pytest.raises(ZeronasUserError, match="not among"):
         measure(tmp_path / "r.jsonl", datasets=["cifar10"], sample=5, proxies=["params"], ensemble_members=["flops"],
                 progress=False)
+
+
+def test_cell_rank_shift_by_hand():
+    from zeronas.report.build import _cell_rank_shift
+
+    # ranks/3 percentiles: seed a = 33.3 66.7 100, seed b = 100 66.7 33.3 -> shifts 66.7, 0, 66.7
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])
+    assert _cell_rank_shift([a, b]) == pytest.approx(200.0 / 3 * 2 / 3)
+    assert _cell_rank_shift([a, a, a]) == 0.0

@@ -1,7 +1,7 @@
 """Ranking quality of proxy scores against ground-truth accuracy."""
 
 from zeronas.evaluate.correlation import NAN_POLICIES, Correlation, correlate_scores
-from zeronas.evaluate.ensemble import AGGREGATIONS, rank_aggregate, select_members
+from zeronas.evaluate.ensemble import AGGREGATIONS, ENSEMBLE, ensemble_scores, rank_aggregate, select_members
 from zeronas.evaluate.metrics import Estimate, ranking_metrics
 from zeronas.evaluate.protocol import correlate, sample_indices
 
@@ -9,9 +9,11 @@ __all__ = [
     "AGGREGATIONS",
     "NAN_POLICIES",
     "Correlation",
+    "ENSEMBLE",
     "Estimate",
     "correlate",
     "correlate_scores",
+    "ensemble_scores",
     "rank_aggregate",
     "ranking_metrics",
     "sample_indices",

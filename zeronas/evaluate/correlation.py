@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
 from zeronas.errors import ZeronasUserError
+from zeronas.evaluate.metrics import _kendall, _prepare, _spearman
 
 
 @dataclass(frozen=True)
@@ -41,20 +41,9 @@ def correlate_scores(
     """
     if nan_policy not in NAN_POLICIES:
         raise ZeronasUserError(f"unknown NaN policy {nan_policy!r}; choose from {', '.join(NAN_POLICIES)}")
+    sign = 1.0 if higher_is_better else -1.0
     scores = np.asarray(scores, dtype=np.float64)
-    accuracy = np.asarray(accuracy, dtype=np.float64)
-    if scores.shape != accuracy.shape:
-        raise ValueError(f"scores {scores.shape} and accuracy {accuracy.shape} differ in shape")
-    finite_score = np.isfinite(scores)
-    missing = int((~finite_score).sum())
-    if nan_policy == "worst":
-        scores = np.where(finite_score, scores, -np.inf if higher_is_better else np.inf)
-        used = np.isfinite(accuracy)
-    else:
-        used = finite_score & np.isfinite(accuracy)
-    n = int(used.sum())
-    if n < 3 or np.unique(scores[used]).size < 2:
-        return Correlation(float("nan"), float("nan"), n, missing)
-    rho = stats.spearmanr(scores[used], accuracy[used]).statistic
-    tau = stats.kendalltau(scores[used], accuracy[used]).statistic
-    return Correlation(float(rho), float(tau), n, missing)
+    missing = int((~np.isfinite(scores)).sum())
+    # Orient first, so that "worst" means the bottom of the ranking whichever way the proxy points.
+    oriented, accuracy = _prepare(sign * scores, accuracy, nan_policy)
+    return Correlation(sign * _spearman(oriented, accuracy), sign * _kendall(oriented, accuracy), len(accuracy), missing)

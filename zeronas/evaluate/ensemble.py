@@ -18,6 +18,7 @@ from scipy import stats
 from zeronas.errors import ZeronasUserError
 
 AGGREGATIONS = ("log_rank", "mean_rank")
+ENSEMBLE = "ensemble"  # the name an ensemble's scores go by in results and reports
 
 
 def normalised_ranks(oriented_scores: np.ndarray) -> np.ndarray:
@@ -40,6 +41,21 @@ def rank_aggregate(
         raise ZeronasUserError(f"ensemble members without scores: {', '.join(missing)}; score them first")
     ranks = np.stack([normalised_ranks(oriented_scores[m]) for m in members])
     return np.log(ranks).sum(0) if aggregation == "log_rank" else ranks.mean(0)
+
+
+def ensemble_scores(
+    scores: Mapping[str, np.ndarray], members: Sequence[str], *, aggregation: str = "log_rank"
+) -> np.ndarray:
+    """Ensemble score (higher is better) from registered proxies' raw scores over one population.
+
+    Each member is oriented by its registered direction before ranking, so raw output of
+    :func:`zeronas.runner.score_archs` or :func:`zeronas.score` can be passed as is.
+    """
+    from zeronas.proxies import get_proxy_class  # the registry imports torch; keep this module light
+
+    oriented = {m: (1.0 if get_proxy_class(m).higher_is_better else -1.0) * np.asarray(scores[m], dtype=np.float64)
+                for m in members if m in scores}
+    return rank_aggregate(oriented, members, aggregation=aggregation)
 
 
 def select_members(

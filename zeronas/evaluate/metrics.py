@@ -114,11 +114,12 @@ def ranking_metrics(
     accuracy = np.asarray(accuracy, dtype=np.float64)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(scores), size=(resamples, len(scores)))
+    prepared = _prepare(scores, accuracy, nan_policy)
+    samples = [_prepare(scores[d], accuracy[d], nan_policy) for d in draws]  # once per draw, for every metric
     out: dict[str, Estimate] = {}
     for name, metric in METRICS.items():
-        value = metric(*_prepare(scores, accuracy, nan_policy))
-        boot = np.array([metric(*_prepare(scores[d], accuracy[d], nan_policy)) for d in draws])
-        out[name] = _estimate(value, boot)
+        boot = np.array([metric(*sample) for sample in samples])
+        out[name] = _estimate(metric(*prepared), boot)
     finite = np.isfinite(scores).astype(np.float64)
     out["coverage"] = _estimate(float(finite.mean()), finite[draws].mean(axis=1))
     return out

@@ -11,6 +11,7 @@ import numpy as np
 from zeronas.data import accuracy_column, load_nb201_table
 from zeronas.errors import ZeronasUserError
 from zeronas.evaluate.correlation import Correlation, correlate_scores
+from zeronas.evaluate.ensemble import ENSEMBLE, ensemble_scores
 from zeronas.proxies import Proxy, get_proxy_class
 from zeronas.runner import ResultStore, score_archs
 from zeronas.spaces import SPACES
@@ -38,6 +39,8 @@ def correlate(
     results: str | os.PathLike[str] | None = None,
     progress: bool = True,
     nan_policy: str = "drop",
+    ensemble: Sequence[str] | None = None,
+    aggregation: str = "log_rank",
 ) -> dict[str, Correlation]:
     """Score a seeded sample of cells and correlate each proxy with the ground truth.
 
@@ -45,9 +48,14 @@ def correlate(
     accuracy). Correlations are signed; cells whose score is NaN are left out (``nan_policy=
     "drop"``) or ranked worst (``"worst"``, see :func:`correlate_scores`).
     ``results`` names a JSON-lines file that keeps every score, so a rerun resumes.
+    ``ensemble`` names member proxies (scored too if not in ``proxies``) whose rank aggregation
+    (``aggregation``, see :mod:`zeronas.evaluate.ensemble`) is reported as ``"ensemble"``.
     """
     if space not in SPACES:
         raise ZeronasUserError(f"unknown space {space!r}; choose from {', '.join(SPACES)}")
+    names = [p if isinstance(p, str) else p.name for p in proxies]
+    if ensemble:
+        proxies = list(proxies) + [m for m in ensemble if m not in names]
     table = load_nb201_table(data_dir)
     accuracy = table.column(metric or accuracy_column(dataset))
     search_space = SPACES[space](data_dir)
@@ -64,9 +72,13 @@ def correlate(
         store=ResultStore(results),
         progress=progress,
     )
-    return {
+    out = {
         name: correlate_scores(
             values, accuracy[index], nan_policy=nan_policy, higher_is_better=get_proxy_class(name).higher_is_better
         )
         for name, values in scores.items()
     }
+    if ensemble:
+        combined = ensemble_scores(scores, list(ensemble), aggregation=aggregation)
+        out[ENSEMBLE] = correlate_scores(combined, accuracy[index], nan_policy=nan_policy)
+    return out

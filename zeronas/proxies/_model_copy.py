@@ -82,6 +82,10 @@ def gaussian_init(model: nn.Module) -> nn.Module:
     return _reinit(model, nn.init.normal_)
 
 
+# The initialisations the TE-NAS proxies offer: TE-NAS's own re-initialisation, or the model as built.
+TE_NAS_INITS = ("kaiming", "model")
+
+
 def kaiming_fanin_init(model: nn.Module) -> nn.Module:
     """TE-NAS initialisation (``init_model(..., 'kaiming_norm_fanin')``), in place.
 

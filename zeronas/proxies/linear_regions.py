@@ -23,7 +23,7 @@ import torch
 from zeronas.errors import ZeronasUserError
 from zeronas.proxies._activations import count_unique_rows, relu_codes
 from zeronas.proxies._base import DataRecipe, Proxy
-from zeronas.proxies._model_copy import kaiming_fanin_init
+from zeronas.proxies._model_copy import TE_NAS_INITS, kaiming_fanin_init
 from zeronas.proxies._registry import register_proxy
 
 
@@ -54,8 +54,8 @@ class LinearRegions(Proxy):
     def __init__(self, *, samples: int = 3000, crop: int = 3, init: str = "kaiming") -> None:
         if samples < 2 or crop < 1:
             raise ZeronasUserError(f"linear_regions needs samples >= 2 and crop >= 1, got {samples}, {crop}")
-        if init not in ("kaiming", "model"):
-            raise ZeronasUserError(f"linear_regions init must be 'kaiming' or 'model', got {init!r}")
+        if init not in TE_NAS_INITS:
+            raise ZeronasUserError(f"linear_regions init must be one of {', '.join(TE_NAS_INITS)}, got {init!r}")
         self.samples = int(samples)
         self.crop = int(crop)
         self.init = init

@@ -24,11 +24,10 @@ from torch.func import functional_call, vjp, vmap
 
 from zeronas.errors import ZeronasUserError
 from zeronas.proxies._base import DataRecipe, Proxy, UndefinedScore
-from zeronas.proxies._model_copy import batch_statistics_copy, kaiming_fanin_init
+from zeronas.proxies._model_copy import TE_NAS_INITS, batch_statistics_copy, kaiming_fanin_init
 from zeronas.proxies._registry import register_proxy
 
 
-INITS = ("kaiming", "model")
 
 
 def logit_sum_jacobian(
@@ -74,8 +73,8 @@ class NTK(Proxy):
     def __init__(self, *, method: str = "loop", init: str = "kaiming") -> None:
         if method not in ("loop", "vmap"):
             raise ZeronasUserError(f"ntk method must be 'loop' or 'vmap', got {method!r}")
-        if init not in INITS:
-            raise ZeronasUserError(f"ntk init must be one of {', '.join(INITS)}, got {init!r}")
+        if init not in TE_NAS_INITS:
+            raise ZeronasUserError(f"ntk init must be one of {', '.join(TE_NAS_INITS)}, got {init!r}")
         self.method = method
         self.init = init
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from zeronas.data import DATASETS, accuracy_column, load_nb201_table
 from zeronas.errors import ZeronasUserError
-from zeronas.evaluate.ensemble import AGGREGATIONS, rank_aggregate, select_members
+from zeronas.evaluate.ensemble import AGGREGATIONS, ENSEMBLE, normalised_ranks, rank_aggregate, select_members
 from zeronas.evaluate.metrics import Estimate, paired_spearman, ranking_metrics, spearman
 from zeronas.evaluate.protocol import sample_indices
 from zeronas.proxies import get_proxy_class
@@ -32,8 +32,8 @@ DEFAULT_PROXIES = (
     "gradsign", "gradalign", "epsinas", "synflow", "naswot", "jacob_cov", "meco", "snip",
     "linear_regions", "params", "flops",
 )
-ENSEMBLE = "ensemble"
 SELECTION_DATASET = "cifar10"
+CIFAR10_VALID_COLUMN = "cifar10_valid_test_acc_v1_0"
 
 
 @dataclass
@@ -50,6 +50,15 @@ class Measurements:
     metrics: dict[str, dict[str, dict[str, Estimate]]]  # dataset -> proxy -> metric
     rho_by_seed: dict[str, dict[str, list[float]]]  # dataset -> proxy -> rho per seed
     seed_agreement: dict[str, dict[str, float]]  # dataset -> proxy -> mean pairwise rho between seeds
+    # dataset -> proxy -> mean over cells of (highest - lowest) rank percentile across seeds (0 = fixed)
+    cell_rank_shift: dict[str, dict[str, float]] = field(default_factory=dict)
+    # dataset -> proxy -> rho (seed 0) under a protocol choice a published number may have used:
+    # "nan_drop"/"nan_worst" and, for CIFAR-10, "cifar10_valid_drop"/"cifar10_valid_worst" (against
+    # the test accuracy of networks trained on the cifar10-valid split)
+    protocol_checks: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    # dataset -> rho(params) on the sample minus rho(params) on every cell: how much the sample
+    # alone moves a correlation, measured where the table gives the answer for all cells
+    sample_effect: dict[str, float] = field(default_factory=dict)
     ensemble_members: list[str] = field(default_factory=list)
     ensemble_selection: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
@@ -126,6 +135,7 @@ def measure(
     metrics = {d: {} for d in datasets}
     rho_by_seed = {d: {} for d in datasets}
     agreement = {d: {} for d in datasets}
+    rank_shift = {d: {} for d in datasets}
     for dataset in datasets:
         for name in names:
             per_seed = [orientation(name) * scores[dataset][s][name] for s in seed_list]
@@ -133,10 +143,15 @@ def measure(
                                                      resamples=resamples, seed=sample_seed)
             rho_by_seed[dataset][name] = [spearman(v, accuracy[dataset], nan_policy) for v in per_seed]
             agreement[dataset][name] = _seed_agreement(per_seed)
+            rank_shift[dataset][name] = _cell_rank_shift(per_seed)
 
+    checks = {d: {name: _protocol_checks(d, orientation(name) * scores[d][0][name], table, index)
+                  for name in names} for d in datasets}
     return Measurements(
         space=space, datasets=list(datasets), seeds=seed_list, proxies=names, cells=[str(c) for c in cells],
         accuracy=accuracy, scores=scores, metrics=metrics, rho_by_seed=rho_by_seed, seed_agreement=agreement,
+        cell_rank_shift=rank_shift, protocol_checks=checks,
+        sample_effect={d: _sample_effect(d, table, index) for d in datasets},
         ensemble_members=members, ensemble_selection=selection,
         settings={"sample": sample, "sample_seed": sample_seed, "nan_policy": nan_policy, "resamples": resamples,
                   "aggregation": aggregation, "results": str(Path(results))},
@@ -156,6 +171,27 @@ def _check(space: str, datasets: Sequence[str], seeds: int, proxies: Sequence[st
         get_proxy_class(name)
     if aggregation not in AGGREGATIONS:
         raise ZeronasUserError(f"unknown aggregation {aggregation!r}; choose from {', '.join(AGGREGATIONS)}")
+
+
+def _protocol_checks(dataset: str, oriented_scores: np.ndarray, table, index: np.ndarray) -> dict[str, float]:
+    accuracy = table.column(accuracy_column(dataset))[index]
+    out = {f"nan_{policy}": spearman(oriented_scores, accuracy, policy) for policy in ("drop", "worst")}
+    if dataset == "cifar10":
+        valid = table.column(CIFAR10_VALID_COLUMN)[index]
+        out |= {f"cifar10_valid_{policy}": spearman(oriented_scores, valid, policy) for policy in ("drop", "worst")}
+    return out
+
+
+def _sample_effect(dataset: str, table, index: np.ndarray) -> float:
+    params = table.column(f"params_M_{dataset}")
+    accuracy = table.column(accuracy_column(dataset))
+    return spearman(params[index], accuracy[index], "drop") - spearman(params, accuracy, "drop")
+
+
+def _cell_rank_shift(per_seed: list[np.ndarray]) -> float:
+    """Mean over cells of how far a cell's rank percentile moves between seeds (NaN ranked worst)."""
+    percentiles = np.stack([100.0 * normalised_ranks(v) for v in per_seed])
+    return float(np.mean(percentiles.max(0) - percentiles.min(0)))
 
 
 def _seed_agreement(per_seed: list[np.ndarray]) -> float:

@@ -25,17 +25,18 @@ def _save(fig, path: Path) -> Path:
 
 
 def scatter_grid(
-    scores: Mapping[str, np.ndarray], accuracy: np.ndarray, path: Path, *, title: str, rho: Mapping[str, float]
+    scores: Mapping[str, np.ndarray], accuracy: np.ndarray, path: Path, *, title: str, rho: Mapping[str, float],
+    published: Mapping[str, float | None] | None = None,
 ) -> Path:
     """One panel per proxy: score rank (x, higher = predicted better) against accuracy (%).
 
     Ranks rather than raw scores, so that proxies on log, count and ratio scales read alike;
-    NaN scores are drawn at rank 0 in red.
+    NaN scores are drawn at rank 0 in red. A published rho, where given, is shown in the title.
     """
     names = list(scores)
     cols = min(4, len(names))
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False, layout="constrained")
     for ax, name in zip(axes.flat, names, strict=False):
         values = np.asarray(scores[name], dtype=np.float64)
         finite = np.isfinite(values)
@@ -43,7 +44,9 @@ def scatter_grid(
         ranks[finite] = stats.rankdata(values[finite]) / max(1, finite.sum())
         ax.scatter(ranks[finite], accuracy[finite], s=3, alpha=0.4, color="tab:blue", linewidths=0)
         ax.scatter(ranks[~finite], accuracy[~finite], s=5, alpha=0.6, color="tab:red", linewidths=0)
-        ax.set_title(f"{name}  ρ={rho.get(name, float('nan')):.3f}", fontsize=9)
+        reference = (published or {}).get(name)
+        suffix = f" (pub. {reference:.2f})" if reference is not None else ""
+        ax.set_title(f"{name}  ρ={rho.get(name, float('nan')):.3f}{suffix}", fontsize=9)
         ax.set_xlabel("score rank (oriented)", fontsize=8)
         ax.set_ylabel("accuracy %", fontsize=8)
         ax.tick_params(labelsize=7)
