@@ -190,6 +190,8 @@ def _sample_effect(dataset: str, table, index: np.ndarray) -> float:
 
 def _cell_rank_shift(per_seed: list[np.ndarray]) -> float:
     """Mean over cells of how far a cell's rank percentile moves between seeds (NaN ranked worst)."""
+    if len(per_seed) < 2:
+        return math.nan  # one seed shows no movement, which is not stability
     percentiles = np.stack([100.0 * normalised_ranks(v) for v in per_seed])
     return float(np.mean(percentiles.max(0) - percentiles.min(0)))
 

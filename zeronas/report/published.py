@@ -67,5 +67,8 @@ def published(proxy: str, dataset: str) -> tuple[float | None, str, str]:
 DEVIATION_NOTES: dict[str, str] = {
     "ntk": ("|rho| is 0.65-0.69 in every setting measured (TE-NAS Kaiming re-init, default init, batch 16 "
             "and 64); the published 0.44 comes without a protocol, so no setting reproduces it"),
+    "jacob_cov": ("the published values disagree with each other: 0.731 (zero-cost-nas notebook, all cells) "
+                  "against 0.800 (VKDNW Table 1, NB201 unique architectures); the measured value sits near the "
+                  "latter, and which of the two protocols the gap comes from is not established"),
     "meco": "the published values come from a third-party note on NATS-TSS whose protocol is unverified",
 }

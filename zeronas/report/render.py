@@ -232,11 +232,14 @@ def _stability_section(m: Measurements, out: Path) -> list[Block]:
             finite = values[np.isfinite(values)]
             spread = f"{finite.mean():.3f} ± {finite.std():.3f} ({finite.min():.3f}–{finite.max():.3f})" \
                 if finite.size else "—"
-            row += [spread, f"{m.seed_agreement[d][p]:.3f}", f"{m.cell_rank_shift[d][p]:.1f}"]
+            row += [spread, _num(m.seed_agreement[d][p], 3), _num(m.cell_rank_shift[d][p], 1)]
         rows.append(row)
     header = ["proxy"]
     for d in m.datasets:
         header += [f"{DATASET_NAMES.get(d, d)} rho mean ± sd (min–max)", "seed agreement", "cell rank shift"]
+    if len(m.seeds) < 2:
+        return [Heading(2, "Stability over seeds"),
+                Paragraph("One seed only: run with `--seeds 2` or more to measure stability.")]
     return [
         Heading(2, f"Stability over {len(m.seeds)} seeds (initialisation and data batch)"),
         Paragraph("Rho over seeds: the mean, standard deviation and range of the Spearman rho with accuracy "
@@ -287,10 +290,9 @@ def _linear_region_section(m: Measurements, variants: list[VariantResult]) -> li
         rhos = np.array([r for d in m.datasets for r in m.rho_by_seed[d][p]], dtype=float)
         agreements = np.array([m.seed_agreement[d][p] for d in m.datasets], dtype=float)
         tops = np.array([m.metrics[d][p]["top10_precision"].value for d in m.datasets], dtype=float)
-        reliability.append((p, np.nanmean(rhos), np.nanmax(rhos) - np.nanmin(rhos), np.nanmean(agreements),
-                            np.nanmean(tops)))
+        reliability.append((p, _mean(rhos), np.nanmax(rhos) - np.nanmin(rhos), _mean(agreements), _mean(tops)))
     reliability.sort(key=lambda r: -r[1])
-    table = [[p, f"{rho:.3f}", f"{spread:.3f}", f"{agree:.3f}", f"{top:.2f}"]
+    table = [[p, f"{rho:.3f}", f"{spread:.3f}", _num(agree, 3), f"{top:.2f}"]
              for p, rho, spread, agree, top in reliability]
     return [
         Heading(2, "The linear-region count: a dependable criterion?"),
@@ -322,14 +324,15 @@ def _linear_region_conclusion(default: VariantResult, variants: list[VariantResu
     if lr is None or not others:
         return text
     position = [r[0] for r in reliability].index("linear_regions") + 1
-    agreements, ranges = [r[3] for r in others], [r[2] for r in others]
+    agreements, ranges = [r[3] for r in others if math.isfinite(r[3])], [r[2] for r in others]
     text += (f" Ranked by mean rho it is {position} of {len(reliability)} beside the gradient-based proxies; "
-             f"its seed agreement is {lr[3]:.3f} against {min(agreements):.3f}–{max(agreements):.3f} for them, "
-             f"its rho range over datasets and seeds {lr[2]:.3f} against {min(ranges):.3f}–{max(ranges):.3f}.")
+             f"its rho range over datasets and seeds is {lr[2]:.3f} against {min(ranges):.3f}–{max(ranges):.3f}.")
+    if agreements and math.isfinite(lr[3]):
+        text += f" Its seed agreement is {lr[3]:.3f} against {min(agreements):.3f}–{max(agreements):.3f} for them."
     failures = []
     if lr[1] < float(np.median([r[1] for r in others])):
         failures.append("its mean rho is below the gradient-based median")
-    if lr[3] < min(agreements):
+    if agreements and math.isfinite(lr[3]) and lr[3] < min(agreements):
         failures.append("its ranking changes more between seeds than any gradient-based proxy's")
     if np.nanmax(rhos) - np.nanmin(rhos) > 0.1:
         failures.append("its rho moves by more than 0.1 with the input setting")
@@ -352,6 +355,15 @@ def _files_section(m: Measurements) -> list[Block]:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+def _num(value: float, digits: int) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else "—"
+
+
+def _mean(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else math.nan
+
 
 def _batch_text(proxy: str) -> str:
     size = get_proxy_class(proxy).data.batch_size
