@@ -197,6 +197,7 @@ def _cmd_score(args: argparse.Namespace) -> None:
 
 def _cmd_correlate(args: argparse.Namespace) -> None:
     from zeronas.evaluate import correlate
+    from zeronas.evaluate.ensemble import orientation
 
     results = correlate(space=args.space, dataset=args.dataset, sample=args.sample, seed=args.seed,
                         proxies=args.proxies, options=_options(args), metric=args.metric, data_dir=args.data_dir,
@@ -209,7 +210,7 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
     print(f"{args.space} {args.dataset}: {args.sample} cells, seed {args.seed}, signed correlations {over}")
     print(f"{'proxy':<16}{'spearman':>10}{'kendall':>10}{'n':>7}{'nan':>6}  higher is better")
     for name, c in results.items():
-        better = name == "ensemble" or get_proxy_class(name).higher_is_better
+        better = orientation(name) > 0
         print(f"{name:<16}{_fmt(c.spearman):>10}{_fmt(c.kendall):>10}{c.n:>7}{c.nan:>6}  {better}")
 
 

@@ -43,6 +43,15 @@ def rank_aggregate(
     return np.log(ranks).sum(0) if aggregation == "log_rank" else ranks.mean(0)
 
 
+def orientation(proxy: str) -> float:
+    """+1 where a higher score predicts higher accuracy (the ensemble too), -1 where lower does."""
+    if proxy == ENSEMBLE:
+        return 1.0
+    from zeronas.proxies import get_proxy_class  # the registry imports torch; keep this module light
+
+    return 1.0 if get_proxy_class(proxy).higher_is_better else -1.0
+
+
 def ensemble_scores(
     scores: Mapping[str, np.ndarray], members: Sequence[str], *, aggregation: str = "log_rank"
 ) -> np.ndarray:
@@ -51,10 +60,7 @@ def ensemble_scores(
     Each member is oriented by its registered direction before ranking, so raw output of
     :func:`zeronas.runner.score_archs` or :func:`zeronas.score` can be passed as is.
     """
-    from zeronas.proxies import get_proxy_class  # the registry imports torch; keep this module light
-
-    oriented = {m: (1.0 if get_proxy_class(m).higher_is_better else -1.0) * np.asarray(scores[m], dtype=np.float64)
-                for m in members if m in scores}
+    oriented = {m: orientation(m) * np.asarray(scores[m], dtype=np.float64) for m in members if m in scores}
     return rank_aggregate(oriented, members, aggregation=aggregation)
 
 

@@ -12,14 +12,20 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from zeronas.data import DATASETS, accuracy_column, load_nb201_table
 from zeronas.errors import ZeronasUserError
-from zeronas.evaluate.ensemble import AGGREGATIONS, ENSEMBLE, normalised_ranks, rank_aggregate, select_members
+from zeronas.evaluate.ensemble import (
+    AGGREGATIONS,
+    ENSEMBLE,
+    normalised_ranks,
+    orientation,
+    rank_aggregate,
+    select_members,
+)
 from zeronas.evaluate.metrics import Estimate, paired_spearman, ranking_metrics, spearman
 from zeronas.evaluate.protocol import sample_indices
 from zeronas.proxies import get_proxy_class
@@ -65,19 +71,12 @@ class Measurements:
     seconds: float = 0.0
 
 
-def orientation(proxy: str) -> float:
-    """+1 where a higher score predicts higher accuracy, -1 where lower does."""
-    if proxy == ENSEMBLE:
-        return 1.0
-    return 1.0 if get_proxy_class(proxy).higher_is_better else -1.0
-
-
 def oriented(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: orientation(name) * np.asarray(v, dtype=np.float64) for name, v in scores.items()}
 
 
 def measure(
-    results: str | os.PathLike[str],
+    results: str | os.PathLike[str] | ResultStore,
     *,
     space: str = "nb201",
     datasets: Sequence[str] = ("cifar10", "cifar100", "imagenet16"),
@@ -108,7 +107,7 @@ def measure(
     all_archs = search_space.all_archs()
     index = sample_indices(len(all_archs), sample, sample_seed)
     cells = [all_archs[i] for i in index]
-    store = ResultStore(results)
+    store = results if isinstance(results, ResultStore) else ResultStore(results)
 
     members: list[str] = []
     selection: dict[str, Any] = {}
@@ -154,7 +153,7 @@ def measure(
         sample_effect={d: _sample_effect(d, table, index) for d in datasets},
         ensemble_members=members, ensemble_selection=selection,
         settings={"sample": sample, "sample_seed": sample_seed, "nan_policy": nan_policy, "resamples": resamples,
-                  "aggregation": aggregation, "results": str(Path(results))},
+                  "aggregation": aggregation, "results": str(store.path)},
         seconds=time.perf_counter() - start,
     )
 

@@ -6,9 +6,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from zeronas.evaluate.protocol import sample_indices
 from zeronas.report.build import DEFAULT_PROXIES, Measurements, measure
 from zeronas.report.linear_region_study import PROXY as LINEAR_REGIONS
 from zeronas.report.linear_region_study import linear_region_study
@@ -46,7 +44,8 @@ def make_report(
     start = time.perf_counter()
     out = Path(out_dir)
     results_path = Path(results) if results is not None else out / "results.jsonl"
-    m = measure(results_path, space=space, datasets=datasets, sample=sample, seeds=seeds, proxies=proxies,
+    store = ResultStore(results_path)  # read once; the study and the time total use it too
+    m = measure(store, space=space, datasets=datasets, sample=sample, seeds=seeds, proxies=proxies,
                 ensemble=ensemble, ensemble_members=ensemble_members, selection_sample=selection_sample,
                 aggregation=aggregation,
                 nan_policy=nan_policy, resamples=resamples, data_dir=data_dir, progress=progress)
@@ -54,20 +53,17 @@ def make_report(
     if study_linear_regions and LINEAR_REGIONS in proxies:
         dataset = "cifar10" if "cifar10" in m.datasets else m.datasets[0]
         search_space = SPACES[space](data_dir)
-        all_archs = search_space.all_archs()
-        cells = [all_archs[i] for i in sample_indices(len(all_archs), sample, m.settings["sample_seed"])]
-        variants = linear_region_study(search_space, cells, m.accuracy[dataset], dataset=dataset,
-                                       store=ResultStore(results_path), resamples=resamples, data_dir=data_dir,
-                                       progress=progress)
+        cells = [search_space.parse(cell) for cell in m.cells]
+        variants = linear_region_study(search_space, cells, m.accuracy[dataset], dataset=dataset, store=store,
+                                       resamples=resamples, data_dir=data_dir, progress=progress)
         m.settings["linear_region_dataset"] = dataset
     m.seconds = time.perf_counter() - start
     paths = write_report(m, out, linear_regions=variants, command=command,
-                         scoring_seconds=_scoring_seconds(results_path))
+                         scoring_seconds=_scoring_seconds(store))
     paths["results"] = results_path
     return m, paths
 
 
-def _scoring_seconds(results: Path) -> float:
+def _scoring_seconds(store: ResultStore) -> float:
     """Sum of the per-score times recorded in the results file (every run that wrote to it)."""
-    store: dict[Any, Any] = ResultStore(results).records
-    return float(sum(r.get("seconds", 0.0) or 0.0 for r in store.values()))
+    return float(sum(r.get("seconds", 0.0) or 0.0 for r in store.records.values()))

@@ -384,20 +384,17 @@ def _est(e: Estimate, digits: int = 3) -> str:
 
 
 def _summary_json(m: Measurements, deviations, variants, command, scoring_seconds) -> dict[str, Any]:
-    def est(e: Estimate) -> dict[str, float]:
-        return {"value": e.value, "low": e.low, "high": e.high}
-
     return {
         "command": command, "space": m.space, "datasets": m.datasets, "seeds": m.seeds, "proxies": m.proxies,
         "cells": len(m.cells), "settings": m.settings, "seconds": m.seconds, "scoring_seconds": scoring_seconds,
-        "metrics": {d: {p: {k: est(v) for k, v in ms.items()} for p, ms in per.items()} for d, per in m.metrics.items()},
+        "metrics": {d: {p: {k: v.as_dict() for k, v in ms.items()} for p, ms in per.items()} for d, per in m.metrics.items()},
         "rho_by_seed": m.rho_by_seed, "seed_agreement": m.seed_agreement,
         "cell_rank_shift": m.cell_rank_shift, "protocol_checks": m.protocol_checks,
         "sample_effect": m.sample_effect,
         "ensemble": {"members": m.ensemble_members, "selection": m.ensemble_selection},
         "deviations": deviations,
         "linear_regions": [{"label": v.label, "options": v.options,
-                            "metrics": {k: est(e) for k, e in v.metrics.items()},
+                            "metrics": {k: e.as_dict() for k, e in v.metrics.items()},
                             "agreement_with_default": v.agreement_with_default,
                             "distinct_share": v.distinct_share, "saturated_share": v.saturated_share}
                            for v in (variants or [])],
