@@ -17,3 +17,9 @@ def test_lookup_by_dataset():
     assert published("gradsign", "cifar100")[0] == 0.793
     assert published("flops", "imagenet16")[0] is None
     assert published("plain", "cifar10") == (None, "", "")
+
+
+def test_cifar10_valid_target_is_stated_only_for_cifar10():
+    assert "cifar10-valid" in published("synflow", "cifar10")[2]
+    assert "cifar10-valid" not in published("synflow", "cifar100")[2]
+    assert "cifar10-valid" not in published("epsinas", "cifar10")[2]  # epsinas used the ori-test accuracy

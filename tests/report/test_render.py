@@ -54,6 +54,13 @@ def test_unexplained_and_recorded_gaps_say_so():
     assert deviation(wide, "naswot", "cifar10")["verdict"].startswith("within the bootstrap")
 
 
+def test_the_ensemble_is_compared_with_az_nas_not_reproduced():
+    m = _measurements({"ensemble": 0.95}, {"ensemble": {"nan_drop": 0.95, "nan_worst": 0.95}}, 0.01)
+    d = deviation(m, "ensemble", "cifar10")  # AZ-NAS published 0.913
+    assert d["remaining"] == pytest.approx(0.95 - 0.01 - 0.913)
+    assert d["verdict"].startswith("not a reproduction") and "ahead" in d["verdict"]
+
+
 def test_markdown_and_html_carry_the_same_blocks():
     blocks = [Heading(2, "Title"), Paragraph("a `code` and **bold** <tag>"), Bullets(["x", "y"]),
               Table(["a", "b"], [["1", "p|q"]]), Figure("figures/f.png", "caption")]
