@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from zeronas.errors import ZeronasUserError
-from zeronas.evaluate.metrics import _kendall, _prepare, _spearman
+from zeronas.evaluate.metrics import kendall_of_finite, apply_nan_policy, spearman_of_finite
 
 
 @dataclass(frozen=True)
@@ -45,5 +45,5 @@ def correlate_scores(
     scores = np.asarray(scores, dtype=np.float64)
     missing = int((~np.isfinite(scores)).sum())
     # Orient first, so that "worst" means the bottom of the ranking whichever way the proxy points.
-    oriented, accuracy = _prepare(sign * scores, accuracy, nan_policy)
-    return Correlation(sign * _spearman(oriented, accuracy), sign * _kendall(oriented, accuracy), len(accuracy), missing)
+    oriented, accuracy = apply_nan_policy(sign * scores, accuracy, nan_policy)
+    return Correlation(sign * spearman_of_finite(oriented, accuracy), sign * kendall_of_finite(oriented, accuracy), len(accuracy), missing)

@@ -18,7 +18,9 @@ from zeronas.errors import ZeronasUserError
 TOP_FRACTION = 0.1
 
 
-def _prepare(scores: np.ndarray, accuracy: np.ndarray, nan_policy: str) -> tuple[np.ndarray, np.ndarray]:
+def apply_nan_policy(scores: np.ndarray, accuracy: np.ndarray, nan_policy: str) -> tuple[np.ndarray, np.ndarray]:
+    """The (scores, accuracy) pairs a metric sees: ``drop`` leaves out undefined scores, ``worst``
+    ranks them below every finite score; cells without an accuracy are always left out."""
     scores = np.asarray(scores, dtype=np.float64)
     accuracy = np.asarray(accuracy, dtype=np.float64)
     if scores.shape != accuracy.shape or scores.ndim != 1:
@@ -51,13 +53,15 @@ def argmax_accuracy(scores: np.ndarray, accuracy: np.ndarray) -> float:
     return float(np.mean(accuracy[best]))
 
 
-def _spearman(scores: np.ndarray, accuracy: np.ndarray) -> float:
+def spearman_of_finite(scores: np.ndarray, accuracy: np.ndarray) -> float:
+    """Spearman rho of pairs already through ``apply_nan_policy``; NaN below 3 pairs or constant scores."""
     if len(scores) < 3 or np.unique(scores).size < 2:
         return math.nan
     return float(stats.spearmanr(scores, accuracy).statistic)
 
 
-def _kendall(scores: np.ndarray, accuracy: np.ndarray) -> float:
+def kendall_of_finite(scores: np.ndarray, accuracy: np.ndarray) -> float:
+    """Kendall tau-b of pairs already through ``apply_nan_policy``; NaN below 3 pairs or constant scores."""
     if len(scores) < 3 or np.unique(scores).size < 2:
         return math.nan
     return float(stats.kendalltau(scores, accuracy).statistic)
@@ -65,7 +69,7 @@ def _kendall(scores: np.ndarray, accuracy: np.ndarray) -> float:
 
 def spearman(scores: np.ndarray, accuracy: np.ndarray, nan_policy: str = "drop") -> float:
     """Spearman rho of oriented ``scores`` with ``accuracy`` under ``nan_policy``; NaN when undefined."""
-    return _spearman(*_prepare(scores, accuracy, nan_policy))
+    return spearman_of_finite(*apply_nan_policy(scores, accuracy, nan_policy))
 
 
 def paired_spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -74,12 +78,12 @@ def paired_spearman(x: np.ndarray, y: np.ndarray) -> float:
     both = np.isfinite(x) & np.isfinite(y)
     if np.unique(y[both]).size < 2:
         return math.nan
-    return _spearman(x[both], y[both])
+    return spearman_of_finite(x[both], y[both])
 
 
 METRICS = {
-    "spearman": _spearman,
-    "kendall": _kendall,
+    "spearman": spearman_of_finite,
+    "kendall": kendall_of_finite,
     "top10_precision": top_precision,
     "argmax_accuracy": argmax_accuracy,
 }
@@ -114,8 +118,8 @@ def ranking_metrics(
     accuracy = np.asarray(accuracy, dtype=np.float64)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(scores), size=(resamples, len(scores)))
-    prepared = _prepare(scores, accuracy, nan_policy)
-    samples = [_prepare(scores[d], accuracy[d], nan_policy) for d in draws]  # once per draw, for every metric
+    prepared = apply_nan_policy(scores, accuracy, nan_policy)
+    samples = [apply_nan_policy(scores[d], accuracy[d], nan_policy) for d in draws]  # once per draw, for every metric
     out: dict[str, Estimate] = {}
     for name, metric in METRICS.items():
         boot = np.array([metric(*sample) for sample in samples])
