@@ -46,4 +46,5 @@ def correlate_scores(
     missing = int((~np.isfinite(scores)).sum())
     # Orient first, so that "worst" means the bottom of the ranking whichever way the proxy points.
     oriented, accuracy = apply_nan_policy(sign * scores, accuracy, nan_policy)
-    return Correlation(sign * spearman_of_finite(oriented, accuracy), sign * kendall_of_finite(oriented, accuracy), len(accuracy), missing)
+    return Correlation(sign * spearman_of_finite(oriented, accuracy), sign * kendall_of_finite(oriented, accuracy),
+                       len(accuracy), missing)
