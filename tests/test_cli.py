@@ -19,7 +19,7 @@ def test_list_json(capsys):
 def test_score_strings_indices_and_files(tmp_path, capsys, table):
     archs = tmp_path / "archs.txt"
     archs.write_text(f"# my cells\n{DEAD_CELL}\n6111\n")
-    assert main(["score", MIXED_CELL, "--file", str(archs), "--proxies", "epsinas", "--json",
+    assert main(["score", MIXED_CELL, "--file", str(archs), "--proxies", "epsinas", "--json", "--workers", "2",
                  "--option", "epsinas.weights=[1e-7, 1.0]"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["arch"] for r in rows] == [MIXED_CELL, DEAD_CELL, table.arch_str[6111]]
@@ -52,6 +52,7 @@ def test_correlate_json_against_the_ground_truth(tmp_path, capsys):
         (["score", "99999"], "out of range"),
         (["score", MIXED_CELL, "--data-dir", "/nonexistent/data"], "ZERONAS_DATA"),
         (["score"], "no architectures given"),
+        (["score", "1", "--workers", "0"], "must be a positive integer"),
         (["score", "1", "--proxies", "epsinas", "--option", "epsinas.weight=1"], "bad option for proxy 'epsinas'"),
         (["score", "1", "--proxies", "epsinas", "--option", "gradsign.reduction=mean"], "options given for proxies not scored"),
         (["score", "1", "--option", "reduction"], "expected PROXY.OPTION=VALUE"),

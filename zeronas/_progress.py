@@ -14,6 +14,7 @@ class Progress:
         self.total, self.label, self.enabled = total, label, enabled and total > 0
         self.stream = stream or sys.stderr
         self.done = 0
+        self._skipped = 0
         self.start = time.perf_counter()
         self._last = 0.0
         self._tty = getattr(self.stream, "isatty", lambda: False)()
@@ -25,6 +26,11 @@ class Progress:
         if self.enabled:
             self._draw(final=True)
 
+    def skip(self, steps: int) -> None:
+        """Count ``steps`` items already done elsewhere (resumed), without letting them speed up the estimate."""
+        self.done += steps
+        self._skipped += steps
+
     def advance(self, steps: int = 1) -> None:
         self.done += steps
         now = time.perf_counter()
@@ -35,7 +41,7 @@ class Progress:
 
     def _draw(self, *, final: bool) -> None:
         elapsed = time.perf_counter() - self.start
-        rate = self.done / elapsed if elapsed > 0 else 0.0
+        rate = (self.done - self._skipped) / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate > 0 else float("nan")
         filled = int(30 * self.done / self.total)
         text = (

@@ -79,7 +79,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="a proxy option, e.g. gradalign.aggregation=global (repeatable; JSON values)")
     parser.add_argument("--seed", type=int, default=0, help="data batch and initialisation seed")
     parser.add_argument("--data-dir", default=None, help="data directory (default: $ZERONAS_DATA, then ../shared/data)")
+    _workers(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=_positive_int, default=1,
+                        help="scoring processes, one CPU thread each; set to the number of cores (default: 1)")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -126,6 +132,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--resamples", type=_positive_int, default=1000, help="bootstrap resamples")
     p_rep.add_argument("--no-linear-region-study", action="store_true")
     p_rep.add_argument("--data-dir", default=None, help="data directory (default: $ZERONAS_DATA, then ../shared/data)")
+    _workers(p_rep)
     p_rep.add_argument("--no-progress", action="store_true")
     p_rep.add_argument("--json", action="store_true", help="print the summary as JSON")
     return parser
@@ -185,7 +192,8 @@ def _cmd_score(args: argparse.Namespace) -> None:
         else:
             archs.append(space.parse(item))
     scores = score_archs(space, archs, dataset=args.dataset, proxies=args.proxies, seed=args.seed,
-                         options=_options(args), data_dir=args.data_dir, progress=len(archs) > 1)
+                         options=_options(args), data_dir=args.data_dir, workers=args.workers,
+                         progress=len(archs) > 1)
     rows = [{"arch": str(a), **{p: float(scores[p][i]) for p in args.proxies}} for i, a in enumerate(archs)]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -202,7 +210,7 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
     results = correlate(space=args.space, dataset=args.dataset, sample=args.sample, seed=args.seed,
                         proxies=args.proxies, options=_options(args), metric=args.metric, data_dir=args.data_dir,
                         results=args.results, progress=not args.no_progress, nan_policy=args.nan_policy,
-                        ensemble=args.ensemble, aggregation=args.aggregation)
+                        ensemble=args.ensemble, aggregation=args.aggregation, workers=args.workers)
     if args.json:
         print(json.dumps({name: c.as_dict() for name, c in results.items()}, indent=2))
         return
@@ -225,7 +233,7 @@ def _cmd_report(args: argparse.Namespace) -> None:
         selection_sample=args.selection_sample, aggregation=args.aggregation, nan_policy=args.nan_policy,
         resamples=args.resamples,
         study_linear_regions=not args.no_linear_region_study, data_dir=args.data_dir, command=command,
-        progress=not args.no_progress,
+        workers=args.workers, progress=not args.no_progress,
     )
     if args.json:
         summary = json.loads(paths["summary"].read_text(encoding="utf-8"))

@@ -37,6 +37,7 @@ def correlate(
     metric: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     results: str | os.PathLike[str] | None = None,
+    workers: int = 1,
     progress: bool = True,
     nan_policy: str = "drop",
     ensemble: Sequence[str] | None = None,
@@ -48,6 +49,7 @@ def correlate(
     accuracy). Correlations are signed; cells whose score is NaN are left out (``nan_policy=
     "drop"``) or ranked worst (``"worst"``, see :func:`correlate_scores`).
     ``results`` names a JSON-lines file that keeps every score, so a rerun resumes.
+    ``workers`` scoring processes run side by side (:func:`zeronas.runner.score_archs`).
     ``ensemble`` names member proxies (scored too if not in ``proxies``) whose rank aggregation
     (``aggregation``, see :mod:`zeronas.evaluate.ensemble`) is reported as ``"ensemble"``.
     """
@@ -70,6 +72,7 @@ def correlate(
         options=options,
         data_dir=data_dir,
         store=ResultStore(results),
+        workers=workers,
         progress=progress,
     )
     out = {

@@ -91,6 +91,7 @@ def measure(
     nan_policy: str = "drop",
     resamples: int = 1000,
     data_dir: str | os.PathLike[str] | None = None,
+    workers: int = 1,
     progress: bool = True,
 ) -> Measurements:
     """Score ``sample`` cells (drawn with ``sample_seed``) with ``proxies`` for seeds 0..seeds-1.
@@ -99,6 +100,7 @@ def measure(
     the JSON-lines file ``results``, so a rerun rescoring nothing regenerates the numbers.
     With ``ensemble``, its members are either given or chosen by greedy selection on
     ``selection_sample`` further cells, disjoint from the reported ones (CIFAR-10, seed 0).
+    ``workers`` scoring processes run side by side (:func:`zeronas.runner.score_archs`).
     """
     start = time.perf_counter()
     _check(space, datasets, seeds, proxies, aggregation)
@@ -114,7 +116,7 @@ def measure(
     if ensemble:
         members, selection = _ensemble_members(
             search_space, all_archs, index, table, list(proxies), ensemble_members, selection_sample,
-            sample_seed, aggregation, store, data_dir, progress,
+            sample_seed, aggregation, store, data_dir, workers, progress,
         )
 
     seed_list = list(range(seeds))
@@ -125,7 +127,7 @@ def measure(
         scores[dataset] = {}
         for seed in seed_list:
             scored = score_archs(search_space, cells, dataset=dataset, proxies=list(proxies), seed=seed,
-                                 data_dir=data_dir, store=store, progress=progress)
+                                 data_dir=data_dir, store=store, workers=workers, progress=progress)
             if members:
                 scored[ENSEMBLE] = rank_aggregate(oriented(scored), members, aggregation=aggregation)
             scores[dataset][seed] = scored
@@ -202,7 +204,7 @@ def _seed_agreement(per_seed: list[np.ndarray]) -> float:
 
 
 def _ensemble_members(space, all_archs, index, table, candidates, given, selection_sample, sample_seed,
-                      aggregation, store, data_dir, progress) -> tuple[list[str], dict[str, Any]]:
+                      aggregation, store, data_dir, workers, progress) -> tuple[list[str], dict[str, Any]]:
     if given:
         missing = [m for m in given if m not in candidates]
         if missing:
@@ -211,7 +213,7 @@ def _ensemble_members(space, all_archs, index, table, candidates, given, selecti
     remaining = np.setdiff1d(np.arange(len(all_archs)), index)
     pick = remaining[sample_indices(len(remaining), selection_sample, sample_seed + 1)]
     scored = score_archs(space, [all_archs[i] for i in pick], dataset=SELECTION_DATASET, proxies=candidates,
-                         seed=0, data_dir=data_dir, store=store, progress=progress)
+                         seed=0, data_dir=data_dir, store=store, workers=workers, progress=progress)
     accuracy = table.column(accuracy_column(SELECTION_DATASET))[pick]
     candidates_oriented = oriented(scored)
     members = select_members(candidates_oriented, accuracy, aggregation=aggregation)

@@ -54,6 +54,7 @@ def linear_region_study(
     store: ResultStore,
     resamples: int = 1000,
     data_dir: str | os.PathLike[str] | None = None,
+    workers: int = 1,
     progress: bool = True,
 ) -> list[VariantResult]:
     """Score ``cells`` with each variant of the count (seed 0) and measure it against ``accuracy``."""
@@ -61,7 +62,7 @@ def linear_region_study(
     default_scores = None
     for label, options in VARIANTS:
         scores = score_archs(space, cells, dataset=dataset, proxies=[PROXY], seed=0, options={PROXY: options},
-                             data_dir=data_dir, store=store, progress=progress)[PROXY]
+                             data_dir=data_dir, store=store, workers=workers, progress=progress)[PROXY]
         if default_scores is None:
             default_scores = scores
         samples = options.get("samples", LinearRegions().samples)

@@ -33,10 +33,12 @@ def make_report(
     study_linear_regions: bool = True,
     data_dir: str | os.PathLike[str] | None = None,
     command: str = "",
+    workers: int = 1,
     progress: bool = True,
 ) -> tuple[Measurements, dict[str, Path]]:
     """Score, measure and write ``out_dir``/report.md, report.html, summary.json and figures/.
 
+    ``workers`` scoring processes run side by side (see :func:`zeronas.runner.score_archs`).
     Scores go to ``results`` (default ``out_dir``/results.jsonl), so a rerun rescores nothing
     already there. The linear-region study runs when ``linear_regions`` is among ``proxies``.
     Returns the measurements and the written paths.
@@ -48,14 +50,15 @@ def make_report(
     m = measure(store, space=space, datasets=datasets, sample=sample, seeds=seeds, proxies=proxies,
                 ensemble=ensemble, ensemble_members=ensemble_members, selection_sample=selection_sample,
                 aggregation=aggregation,
-                nan_policy=nan_policy, resamples=resamples, data_dir=data_dir, progress=progress)
+                nan_policy=nan_policy, resamples=resamples, data_dir=data_dir, workers=workers, progress=progress)
     variants = None
     if study_linear_regions and LINEAR_REGIONS in proxies:
         dataset = "cifar10" if "cifar10" in m.datasets else m.datasets[0]
         search_space = SPACES[space](data_dir)
         cells = [search_space.parse(cell) for cell in m.cells]
         variants = linear_region_study(search_space, cells, m.accuracy[dataset], dataset=dataset, store=store,
-                                       resamples=resamples, data_dir=data_dir, progress=progress)
+                                       resamples=resamples, data_dir=data_dir, workers=workers,
+                                       progress=progress)
         m.settings["linear_region_dataset"] = dataset
     m.seconds = time.perf_counter() - start
     paths = write_report(m, out, linear_regions=variants, command=command,
