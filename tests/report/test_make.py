@@ -58,6 +58,9 @@ def test_report_numbers_match_the_ground_truth_table(report):
     valid = table.column("cifar10_valid_test_acc_v1_0")[index]
     assert summary["protocol_checks"]["cifar10"]["params"]["cifar10_valid_drop"] == pytest.approx(
         stats.spearmanr(table.column("params_M_cifar10")[index], valid).statistic)
+    records = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
+    # Every score in this fresh results file is one the report used.
+    assert summary["scoring_seconds"] == pytest.approx(sum(r["seconds"] for r in records))
     assert [v["label"] for v in summary["linear_regions"]] == [label for label, _ in VARIANTS]
     default = summary["linear_regions"][0]
     assert default["agreement_with_default"] == pytest.approx(1.0)

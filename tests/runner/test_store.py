@@ -4,6 +4,7 @@ import json
 import math
 
 from zeronas.runner import ResultStore
+from zeronas.runner.store import record_key
 
 
 def _record(arch: str, value: float) -> dict:
@@ -32,3 +33,15 @@ def test_store_resumes_after_a_cut_line_without_duplicates(tmp_path):
     assert [r["arch"] for r in parsed] == ["a", "b", "c"]
     assert math.isnan(parsed[1]["value"])
     assert len(ResultStore(path)) == 3
+
+
+def test_seconds_needed_counts_only_the_scores_looked_up(tmp_path):
+    store = ResultStore(tmp_path / "scores.jsonl")
+    for arch, seconds in [("a", 1.5), ("b", 2.0), ("c", 4.0)]:
+        store.add({**_record(arch, 1.0), "seconds": seconds})
+    reopened = ResultStore(tmp_path / "scores.jsonl")
+    assert reopened.seconds_needed() == 0.0
+    reopened.get(record_key(_record("a", 0.0)))
+    reopened.get(record_key(_record("c", 0.0)))
+    reopened.get(record_key(_record("z", 0.0)))  # not scored yet: adds nothing
+    assert reopened.seconds_needed() == 5.5

@@ -62,11 +62,6 @@ def make_report(
         m.settings["linear_region_dataset"] = dataset
     m.seconds = time.perf_counter() - start
     paths = write_report(m, out, linear_regions=variants, command=command,
-                         scoring_seconds=_scoring_seconds(store))
+                         scoring_seconds=store.seconds_needed())
     paths["results"] = results_path
     return m, paths
-
-
-def _scoring_seconds(store: ResultStore) -> float:
-    """Sum of the per-score times recorded in the results file (every run that wrote to it)."""
-    return float(sum(r.get("seconds", 0.0) or 0.0 for r in store.records.values()))

@@ -119,9 +119,9 @@ def _header(m: Measurements, command: str, scoring_seconds: float | None) -> lis
         blocks.append(Paragraph(f"Produced by `{command}`."))
     timing = f"This run took {m.seconds:.0f} s"
     if scoring_seconds is not None:
-        timing += (f"; the scores in the results file took {scoring_seconds / 3600:.2f} h of proxy time to "
-                   f"compute (sum of per-score times, including earlier runs of the same command, which "
-                   f"resumes from the file)")
+        timing += (f"; the scores it uses took {scoring_seconds / 3600:.2f} h of proxy time to compute (sum of "
+                   f"the per-score times in the results file, whichever run wrote them: the command resumes from "
+                   f"the file, and `--workers N` spreads this time over N cores)")
     blocks.append(Paragraph(timing + "."))
     blocks.append(Heading(2, "Protocol"))
     columns = ", ".join(f"{DATASET_NAMES.get(d, d)}: `{accuracy_column(d)}`" for d in m.datasets)

@@ -32,6 +32,7 @@ class ResultStore:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else None
         self.records: dict[tuple[str, ...], dict[str, Any]] = {}
+        self.looked_up: set[tuple[str, ...]] = set()  # every key asked for: what this run needed
         if self.path is not None and self.path.exists():
             with self.path.open(encoding="utf-8") as handle:
                 for line in handle:
@@ -45,7 +46,12 @@ class ResultStore:
         return len(self.records)
 
     def get(self, key: tuple[str, ...]) -> dict[str, Any] | None:
+        self.looked_up.add(key)
         return self.records.get(key)
+
+    def seconds_needed(self) -> float:
+        """Sum of the recorded scoring times of the scores looked up so far, whichever run computed them."""
+        return float(sum(self.records[k].get("seconds") or 0.0 for k in self.looked_up if k in self.records))
 
     def add(self, record: dict[str, Any]) -> None:
         key = record_key(record)
