@@ -42,7 +42,8 @@ class Progress:
     def _draw(self, *, final: bool) -> None:
         elapsed = time.perf_counter() - self.start
         rate = (self.done - self._skipped) / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.done) / rate if rate > 0 else float("nan")
+        left = self.total - self.done
+        eta = left / rate if rate > 0 else (0.0 if left == 0 else float("nan"))
         filled = int(30 * self.done / self.total)
         text = (
             f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
