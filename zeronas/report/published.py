@@ -71,10 +71,9 @@ def published(proxy: str, dataset: str) -> tuple[float | None, str, str]:
 DEVIATION_NOTES: dict[str, str] = {
     "ntk": ("|rho| is 0.65-0.69 in every setting measured (TE-NAS Kaiming re-init, default init, batch 16 "
             "and 64); the published 0.44 comes without a protocol, so no setting reproduces it"),
-    "jacob_cov": ("the published values disagree with each other: 0.731 (zero-cost-nas notebook, all cells) "
-                  "against 0.800 (VKDNW Table 1, NB201 unique architectures); the measured value sits near the "
-                  "latter on CIFAR-10, and the gap is of the same size on all three datasets, which points to a "
-                  "difference in the computation common to them (network definition, batch, NaN handling) rather "
-                  "than to a dataset; which one is not established"),
+    "jacob_cov": ("the published values disagree with each other: 0.731 (zero-cost-nas notebook, all cells, one "
+                  "seed) against 0.800 (VKDNW Table 1, NB201 unique architectures); jacob_cov's own rho moves by "
+                  "about 0.04 between seeds (the lowest seed agreement of the gradient-based proxies), so a "
+                  "one-seed published value can sit anywhere in that band"),
     "meco": "the published values come from a third-party note on NATS-TSS whose protocol is unverified",
 }
