@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from zeronas.errors import ZeronasUserError
-from zeronas.evaluate.metrics import kendall_of_finite, apply_nan_policy, spearman_of_finite
+from zeronas.evaluate.metrics import apply_nan_policy, kendall_of_finite, spearman_of_finite
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,6 @@ from zeronas.proxies._model_copy import TE_NAS_INITS, batch_statistics_copy, kai
 from zeronas.proxies._registry import register_proxy
 
 
-
-
 def logit_sum_jacobian(
     model: torch.nn.Module, inputs: torch.Tensor, method: str = "loop", init: str = "kaiming"
 ) -> torch.Tensor:

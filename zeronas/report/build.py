@@ -21,6 +21,7 @@ from zeronas.errors import ZeronasUserError
 from zeronas.evaluate.ensemble import (
     AGGREGATIONS,
     ENSEMBLE,
+    ensemble_scores,
     normalised_ranks,
     orientation,
     rank_aggregate,
@@ -129,7 +130,7 @@ def measure(
             scored = score_archs(search_space, cells, dataset=dataset, proxies=list(proxies), seed=seed,
                                  data_dir=data_dir, store=store, workers=workers, progress=progress)
             if members:
-                scored[ENSEMBLE] = rank_aggregate(oriented(scored), members, aggregation=aggregation)
+                scored[ENSEMBLE] = ensemble_scores(scored, members, aggregation=aggregation)
             scores[dataset][seed] = scored
 
     names = list(proxies) + ([ENSEMBLE] if members else [])

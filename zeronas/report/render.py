@@ -4,7 +4,8 @@ Every correlation is signed after orienting the score by the proxy's declared di
 positive rho means the proxy ranks as it claims to. Published values are compared with the
 measured ones, and every gap above ``DEVIATION_TOLERANCE`` is analysed: the protocol differences
 the report can measure (accuracy column, NaN policy, cell sample) are applied and what remains
-is either explained by a recorded note or flagged as unexplained.
+is judged against the bootstrap interval and the spread over seeds, then explained by a recorded
+note or flagged as unexplained.
 """
 
 from __future__ import annotations
@@ -94,9 +95,9 @@ def deviation(m: Measurements, proxy: str, dataset: str) -> dict[str, Any] | Non
     within_interval = estimate.low + shift <= value <= estimate.high + shift
     remaining = adjusted - value
     # The published value is one seed's: a gap that another seed closes is seed-to-seed variation.
-    by_seed = [(seed, rho + shift - value) for seed, rho in zip(m.seeds, m.rho_by_seed.get(dataset, {}).get(proxy, []))
-               if math.isfinite(rho)]
-    closest_seed = min(by_seed, key=lambda item: abs(item[1]), default=None)
+    seed_rho = [(seed, rho) for seed, rho in zip(m.seeds, m.rho_by_seed.get(dataset, {}).get(proxy, []))
+                if math.isfinite(rho)]
+    closest = min(seed_rho, key=lambda item: abs(item[1] + shift - value), default=None)
     if proxy == ENSEMBLE:
         # AZ-NAS is the target to beat, not a value to reproduce: the gap is the comparison.
         verdict = ("not a reproduction: a different ensemble (members in the ensemble section) compared with "
@@ -105,11 +106,11 @@ def deviation(m: Measurements, proxy: str, dataset: str) -> dict[str, Any] | Non
         verdict = "explained by the protocol differences above"
     elif within_interval:
         verdict = "within the bootstrap 95% interval once the protocol differences are applied"
-    elif closest_seed is not None and len(by_seed) > 1 and abs(closest_seed[1]) <= DEVIATION_TOLERANCE:
-        rhos = [rho for rho in m.rho_by_seed[dataset][proxy] if math.isfinite(rho)]
+    elif len(seed_rho) > 1 and abs(closest[1] + shift - value) <= DEVIATION_TOLERANCE:
+        rhos = [rho for _, rho in seed_rho]
         verdict = (f"seed-to-seed variation: rho over seeds {min(rhos):.3f}-{max(rhos):.3f}, and with the same "
-                   f"adjustments seed {closest_seed[0]} is {closest_seed[1]:+.3f} from the published value, which "
-                   f"is itself one seed's")
+                   f"adjustments seed {closest[0]} is {closest[1] + shift - value:+.3f} from the published value, "
+                   f"which is itself one seed's")
     elif proxy in DEVIATION_NOTES:
         verdict = "recorded cause: " + DEVIATION_NOTES[proxy]
     else:

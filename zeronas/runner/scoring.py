@@ -69,11 +69,14 @@ def score_archs(
         {p.name: record_key(_record(space, str(arch), dataset, p, seed, batches[p.data].digest)) for p in resolved}
         for arch in archs
     ]
-    todo = [i for i, arch_keys in enumerate(keys) if any(store.get(k) is None for k in arch_keys.values())]
+    jobs = []  # (architecture, the proxies whose scores it still lacks)
+    for arch, arch_keys in zip(archs, keys, strict=True):
+        missing = [p for p in resolved if store.get(arch_keys[p.name]) is None]
+        if missing:
+            jobs.append((arch, missing))
     label = f"{dataset} {','.join(p.name for p in resolved)}"
     with Progress(len(archs), label, enabled=progress) as bar:
-        bar.skip(len(archs) - len(todo))
-        jobs = [(archs[i], [p for p in resolved if store.get(keys[i][p.name]) is None]) for i in todo]
+        bar.skip(len(archs) - len(jobs))
         if workers == 1 or len(jobs) < 2:
             for arch, missing in jobs:
                 for record in _score_arch(space, arch, dataset, missing, seed, batches):

@@ -8,6 +8,7 @@ kill is ignored on reading, and a key already present is never written twice.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,8 @@ class ResultStore:
 
     def seconds_needed(self) -> float:
         """Sum of the recorded scoring times of the scores looked up so far, whichever run computed them."""
-        return float(sum(self.records[k].get("seconds") or 0.0 for k in self.looked_up if k in self.records))
+        # fsum: exact, so the total does not depend on the set's iteration order
+        return math.fsum(self.records[k].get("seconds") or 0.0 for k in self.looked_up if k in self.records)
 
     def add(self, record: dict[str, Any]) -> None:
         key = record_key(record)
