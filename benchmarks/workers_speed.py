@@ -18,8 +18,8 @@ import time
 import numpy as np
 import torch
 
-from zeronas.evaluate.protocol import sample_indices
-from zeronas.report.build import DEFAULT_PROXIES
+from zeronas.evaluate import sample_indices
+from zeronas.experiments import DEFAULT_PROXIES
 from zeronas.runner import score_archs
 from zeronas.spaces import NB201Space
 

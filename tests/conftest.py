@@ -1,12 +1,24 @@
-"""Shared fixtures: real data from the data directory, small models, NB201 cells."""
+"""Shared fixtures: real data from the data directory, a tiny synthetic one, small models, NB201 cells.
+
+The test run uses one torch thread (the suite runs on 2 shared cores; several threads per
+small op cost more than they gain), and so do the subprocesses tests start, through
+``OMP_NUM_THREADS`` (set before torch is imported; an explicit setting is kept).
+"""
 
 from __future__ import annotations
 
-import pytest
-import torch
-from torch import nn
+import os
 
-from zeronas.data import load_batch, load_nb201_table
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from tests.synthetic_data import write_synthetic_data  # noqa: E402
+from zeronas.data import load_batch, load_nb201_table  # noqa: E402
+
+torch.set_num_threads(1)
 
 # A cell with every op type, one that disconnects the output, and a conv-heavy one.
 MIXED_CELL = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
@@ -17,6 +29,12 @@ CONV_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|nor_conv_3x3~0|no
 @pytest.fixture(scope="session")
 def table():
     return load_nb201_table()
+
+
+@pytest.fixture(scope="session")
+def synthetic_data_dir(tmp_path_factory):
+    """A data directory of small seeded image files laid out as the real ones (no NB201 table)."""
+    return write_synthetic_data(tmp_path_factory.mktemp("synthetic_data"))
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ def test_correlate_json_against_the_ground_truth(tmp_path, capsys):
             "--proxies", "epsinas", "--json", "--no-progress", "--results", str(results)]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"epsinas"} and set(out["epsinas"]) == {"spearman", "kendall", "n", "nan"}
+    assert set(out) == {"epsinas"} and {"spearman", "kendall", "n", "nan", "raw_spearman"} <= set(out["epsinas"])
     assert out["epsinas"]["n"] + out["epsinas"]["nan"] == 6
     lines = results.read_text().splitlines()
     assert len(lines) == 6
@@ -56,6 +56,7 @@ def test_correlate_json_against_the_ground_truth(tmp_path, capsys):
         (["score", "1", "--proxies", "epsinas", "--option", "epsinas.weight=1"], "bad option for proxy 'epsinas'"),
         (["score", "1", "--proxies", "epsinas", "--option", "gradsign.reduction=mean"], "options given for proxies not scored"),
         (["score", "1", "--option", "reduction"], "expected PROXY.OPTION=VALUE"),
+        (["correlate", "--metric", "nonsense", "--sample", "2"], "no metric 'nonsense'"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(argv, fragment):
@@ -81,9 +82,26 @@ def test_correlate_mixes_proxies_of_different_recipes_and_orientations(capsys, t
     assert list(out) == ["params", "flops", "synflow", "naswot", "ntk", "grad_norm"]
     assert all(v["n"] + v["nan"] == 5 for v in out.values())
     # params is counted from each built model; it ranks as the table's column does.
-    from zeronas.evaluate.protocol import sample_indices
+    from zeronas.evaluate import sample_indices
     from scipy.stats import spearmanr
 
     cells = sample_indices(len(table), 5, 1)
     expected = spearmanr(table.column("params_M_cifar10")[cells], table.column("cifar10_test_acc")[cells])[0]
     assert out["params"]["spearman"] == pytest.approx(expected)
+
+
+def test_list_benchmarks_names_datasets_and_metrics(capsys):
+    from zeronas.benchmarks import list_benchmarks
+
+    assert main(["list", "--benchmarks", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == set(list_benchmarks())
+    assert rows["nb201"]["datasets"]["cifar10"]["default_metric"] == "cifar10_test_acc"
+    assert set(rows["nb201"]["datasets"]) == {"cifar10", "cifar100", "imagenet16"}
+
+
+def test_space_is_an_alias_of_benchmark_and_ntk_is_reported_oriented(capsys):
+    argv = ["correlate", "--space", "nb201", "--sample", "4", "--proxies", "ntk", "--json", "--no-progress"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)["ntk"]
+    assert out["higher_is_better"] is False and out["raw_spearman"] == pytest.approx(-out["spearman"])

@@ -1,22 +1,51 @@
-"""zeronas: training-free neural architecture search with zero-cost proxies."""
+"""zeronas: training-free neural architecture search with zero-cost proxies.
 
-from zeronas.errors import ArchitectureError, DataNotFoundError, UnknownProxyError, ZeronasUserError
-from zeronas.proxies import Proxy, get_proxy, get_proxy_class, list_proxies, register_proxy
-from zeronas.scoring import ProxyScore, score, score_detailed
+Public names are imported lazily, so that numpy-only layers (``zeronas.evaluate``) load
+without torch.
+"""
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-__all__ = [
-    "ArchitectureError",
-    "DataNotFoundError",
-    "Proxy",
-    "ProxyScore",
-    "UnknownProxyError",
-    "ZeronasUserError",
-    "get_proxy",
-    "get_proxy_class",
-    "list_proxies",
-    "register_proxy",
-    "score",
-    "score_detailed",
-]
+import importlib
+from typing import Any
+
+from zeronas._version import __version__
+
+_PUBLIC = {
+    "ArchitectureError": "zeronas.errors",
+    "DataNotFoundError": "zeronas.errors",
+    "UnknownProxyError": "zeronas.errors",
+    "ZeronasUserError": "zeronas.errors",
+    "Proxy": "zeronas.proxies",
+    "get_proxy": "zeronas.proxies",
+    "get_proxy_class": "zeronas.proxies",
+    "list_proxies": "zeronas.proxies",
+    "register_proxy": "zeronas.proxies",
+    "ProxyScore": "zeronas.scoring",
+    "score": "zeronas.scoring",
+    "score_detailed": "zeronas.scoring",
+    "Benchmark": "zeronas.benchmarks",
+    "get_benchmark": "zeronas.benchmarks",
+    "list_benchmarks": "zeronas.benchmarks",
+    "SearchSpace": "zeronas.spaces",
+    "get_space": "zeronas.spaces",
+    "list_spaces": "zeronas.spaces",
+    "get_dataset": "zeronas.data",
+    "list_datasets": "zeronas.data",
+    "Evaluator": "zeronas.runner",
+}
+
+__all__ = ["__version__", *sorted(_PUBLIC)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zeronas' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

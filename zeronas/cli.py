@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from zeronas.data import DATASETS
+from zeronas._version import __version__
+from zeronas.benchmarks import get_benchmark, list_benchmarks
+from zeronas.data import list_datasets
 from zeronas.errors import ZeronasUserError
 from zeronas.proxies import get_proxy_class, list_proxies
 from zeronas.scoring import HEADLINE_PROXIES
@@ -71,8 +73,15 @@ def _options(args: argparse.Namespace) -> dict[str, dict[str, object]]:
     return options
 
 
+def _benchmark(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--benchmark", "--space", dest="benchmark", choices=list_benchmarks(), default="nb201",
+                        help="benchmark (and its search space); --space is an alias (default: %(default)s)")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", choices=DATASETS, default="cifar10")
+    _benchmark(parser)
+    parser.add_argument("--dataset", choices=list_datasets(), default="cifar10",
+                        help="dataset the proxies' batches come from and the ground truth is read for")
     parser.add_argument("--proxies", type=_proxy_list, default=list(HEADLINE_PROXIES),
                         help="comma-separated proxy names (default: %(default)s)")
     parser.add_argument("--option", type=_proxy_option, action="append", default=[], metavar="PROXY.OPTION=VALUE",
@@ -92,18 +101,24 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="zeronas", description="Training-free neural architecture search with zero-cost proxies.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p_list = sub.add_parser("list", help="list the registered proxies")
+    parser.add_argument("--version", action="version", version=f"zeronas {__version__}")
+    p_list = sub.add_parser("list", help="list the registered proxies (or benchmarks)")
+    p_list.add_argument("--benchmarks", action="store_true", help="list benchmarks with their datasets and metrics")
+    p_list.add_argument("--data-dir", default=None, help="data directory (default: $ZERONAS_DATA, then ../shared/data)")
     p_list.add_argument("--json", action="store_true")
 
-    p_score = sub.add_parser("score", help="score NAS-Bench-201 architectures")
-    p_score.add_argument("archs", nargs="*", help="architecture strings or official indices")
-    p_score.add_argument("--file", type=Path, help="a file with one architecture (string or index) per line")
+    p_score = sub.add_parser("score", help="score architectures of a benchmark's space")
+    p_score.add_argument("archs", nargs="*", help="architectures as text (NB101: 'MATRIX OPS') or official indices")
+    p_score.add_argument("--file", type=Path, help="a file with one architecture (text or index) per line")
     _common(p_score)
 
     p_corr = sub.add_parser("correlate", help="rank correlation with ground truth on a sample of cells")
-    p_corr.add_argument("--space", choices=["nb201"], default="nb201")
-    p_corr.add_argument("--sample", type=_positive_int, default=1000, help="number of cells (default: %(default)s)")
-    p_corr.add_argument("--metric", default=None, help="ground-truth column (default: <dataset>_test_acc)")
+    p_corr.add_argument("--sample", type=_positive_int, default=None,
+                        help="number of cells drawn with --seed (default: the benchmark's, e.g. 1000 for nb201, "
+                             "all cells with ground truth for nb101)")
+    p_corr.add_argument("--all", action="store_true", help="every cell with ground truth")
+    p_corr.add_argument("--metric", default=None, help="ground-truth metric (default: the benchmark's for the dataset; "
+                                                       "see 'zeronas list --benchmarks')")
     p_corr.add_argument("--results", default=None, help="JSON-lines file keeping every score; a rerun resumes from it")
     p_corr.add_argument("--nan", choices=["drop", "worst"], default="drop", dest="nan_policy",
                         help="cells with a NaN score: left out, or ranked worst (default: %(default)s)")
@@ -114,9 +129,9 @@ def _build_parser() -> argparse.ArgumentParser:
     _common(p_corr)
 
     p_rep = sub.add_parser("report", help="reproduction report: proxies vs ground truth over datasets and seeds")
-    p_rep.add_argument("--space", choices=["nb201"], default="nb201")
-    p_rep.add_argument("--datasets", type=_dataset_list, default=list(DATASETS),
-                       help="comma-separated datasets (default: all)")
+    _benchmark(p_rep)
+    p_rep.add_argument("--datasets", type=_dataset_list, default=None,
+                       help="comma-separated datasets (default: all of the benchmark's)")
     p_rep.add_argument("--sample", type=_positive_int, default=1000, help="number of cells (default: %(default)s)")
     p_rep.add_argument("--seeds", type=_positive_int, default=3, help="seeds 0..K-1 (default: %(default)s)")
     p_rep.add_argument("--proxies", type=_proxy_list, default=None, help="comma-separated (default: the report set)")
@@ -140,9 +155,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _dataset_list(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [n for n in names if n not in DATASETS]
+    unknown = [n for n in names if n not in list_datasets()]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown datasets {unknown or text!r}; choose from {', '.join(DATASETS)}")
+        raise argparse.ArgumentTypeError(f"unknown datasets {unknown or text!r}; choose from {', '.join(list_datasets())}")
     return names
 
 
@@ -151,6 +166,26 @@ def _fmt(value: float) -> str:
 
 
 def _cmd_list(args: argparse.Namespace) -> None:
+    if args.benchmarks:
+        rows = []
+        for name in list_benchmarks():
+            benchmark = get_benchmark(name, args.data_dir)
+            rows.append({
+                "name": name, "description": benchmark.description, "space": benchmark.space.name,
+                "datasets": {d: {"default_metric": benchmark.default_metric(d),
+                                 "metrics": {k: {"higher_is_better": m.higher_is_better, "unit": m.unit}
+                                             for k, m in benchmark.metrics(d).items()}}
+                             for d in benchmark.datasets},
+            })
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return
+        for row in rows:
+            print(f"{row['name']}: {row['description']} (space {row['space']})")
+            for dataset, info in row["datasets"].items():
+                others = [k for k in info["metrics"] if k != info["default_metric"]]
+                print(f"  {dataset}: default metric {info['default_metric']}; also {', '.join(others) or '-'}")
+        return
     rows = []
     for name in list_proxies():
         cls = get_proxy_class(name)
@@ -177,72 +212,85 @@ def _read_archs(args: argparse.Namespace) -> list[str]:
     return items
 
 
-def _cmd_score(args: argparse.Namespace) -> None:
-    from zeronas.runner import score_archs
-    from zeronas.spaces import NB201Space
+def _parse_arch(space, item: str):  # type: ignore[no-untyped-def]
+    from zeronas.spaces import Enumerable
 
-    space = NB201Space(args.data_dir)
-    archs = []
-    for item in _read_archs(args):
-        if item.isdigit():
-            index = int(item)
-            if index >= 15625:
-                raise ZeronasUserError(f"NAS-Bench-201 index {index} out of range; use 0..15624")
-            archs.append(space.all_archs()[index])
-        else:
-            archs.append(space.parse(item))
-    scores = score_archs(space, archs, dataset=args.dataset, proxies=args.proxies, seed=args.seed,
-                         options=_options(args), data_dir=args.data_dir, workers=args.workers,
-                         progress=len(archs) > 1)
-    rows = [{"arch": str(a), **{p: float(scores[p][i]) for p in args.proxies}} for i, a in enumerate(archs)]
+    if item.isdigit() and isinstance(space, Enumerable):
+        index, total = int(item), len(space)
+        if index >= total:
+            raise ZeronasUserError(f"{space.name} index {index} out of range; use 0..{total - 1}")
+        return space.all_archs()[index]
+    return space.parse(item)
+
+
+def _cmd_score(args: argparse.Namespace) -> None:
+    from zeronas.runner import Evaluator, make_executor
+
+    benchmark = get_benchmark(args.benchmark, args.data_dir)
+    archs = [_parse_arch(benchmark.space, item) for item in _read_archs(args)]
+    with make_executor(args.workers) as executor:
+        evaluator = Evaluator(benchmark, dataset=args.dataset, proxies=args.proxies, seed=args.seed,
+                              options=_options(args), executor=executor, data_dir=args.data_dir,
+                              progress=len(archs) > 1)
+        table = evaluator.score(archs)
+    keys = table.keys()
+    rows = [{"arch": benchmark.space.format(a), **{k: float(table[k][i]) for k in keys}} for i, a in enumerate(archs)]
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print("  ".join(f"{p:>14}" for p in args.proxies) + "  arch")
+    print("  ".join(f"{k:>14}" for k in keys) + "  arch")
     for row in rows:
-        print("  ".join(f"{_fmt(row[p]):>14}" for p in args.proxies) + "  " + row["arch"])
+        print("  ".join(f"{_fmt(row[k]):>14}" for k in keys) + "  " + row["arch"])
 
 
 def _cmd_correlate(args: argparse.Namespace) -> None:
-    from zeronas.evaluate import correlate
-    from zeronas.evaluate.ensemble import orientation
+    from zeronas.experiments import CorrelateConfig, correlate
+    from zeronas.runner import ResultStore, make_executor
 
-    results = correlate(space=args.space, dataset=args.dataset, sample=args.sample, seed=args.seed,
-                        proxies=args.proxies, options=_options(args), metric=args.metric, data_dir=args.data_dir,
-                        results=args.results, progress=not args.no_progress, nan_policy=args.nan_policy,
-                        ensemble=args.ensemble, aggregation=args.aggregation, workers=args.workers)
+    benchmark = get_benchmark(args.benchmark, args.data_dir)
+    sample = None if args.all else (args.sample or benchmark.default_sample)
+    config = CorrelateConfig(benchmark=args.benchmark, dataset=args.dataset, sample=sample, seed=args.seed,
+                             proxies=tuple(args.proxies), options=_options(args), metric=args.metric,
+                             nan_policy=args.nan_policy, ensemble=tuple(args.ensemble or ()),
+                             aggregation=args.aggregation)
+    with ResultStore(args.results) as store, make_executor(args.workers) as executor:
+        result = correlate(config, store=store, executor=executor, data_dir=args.data_dir,
+                           progress=not args.no_progress)
     if args.json:
-        print(json.dumps({name: c.as_dict() for name, c in results.items()}, indent=2))
+        print(json.dumps({name: c.as_dict() for name, c in result.correlations.items()}, indent=2))
         return
     over = "over finite scores" if args.nan_policy == "drop" else "with NaN scores ranked worst"
-    print(f"{args.space} {args.dataset}: {args.sample} cells, seed {args.seed}, signed correlations {over}")
-    print(f"{'proxy':<16}{'spearman':>10}{'kendall':>10}{'n':>7}{'nan':>6}  higher is better")
-    for name, c in results.items():
-        better = orientation(name) > 0
-        print(f"{name:<16}{_fmt(c.spearman):>10}{_fmt(c.kendall):>10}{c.n:>7}{c.nan:>6}  {better}")
+    print(f"{args.benchmark} {args.dataset}: {result.cells} cells, seed {args.seed}, against {result.metric}; "
+          f"correlations oriented (positive = ranks well) {over}")
+    print(f"{'proxy':<24}{'spearman':>10}{'kendall':>10}{'n':>7}{'nan':>6}  higher is better")
+    for name, c in result.correlations.items():
+        print(f"{name:<24}{_fmt(c.spearman):>10}{_fmt(c.kendall):>10}{c.n:>7}{c.nan:>6}  {c.higher_is_better}")
 
 
 def _cmd_report(args: argparse.Namespace) -> None:
-    from zeronas.report import DEFAULT_PROXIES, make_report
+    from zeronas.experiments import DEFAULT_PROXIES, ReproductionConfig
+    from zeronas.report import make_report
 
-    proxies = args.proxies or list(DEFAULT_PROXIES)
-    command = "zeronas " + shlex.join(args.argv)
-    m, paths = make_report(
-        args.out, results=args.results, space=args.space, datasets=args.datasets, sample=args.sample,
-        seeds=args.seeds, proxies=proxies, ensemble=not args.no_ensemble, ensemble_members=args.ensemble_members,
+    benchmark = get_benchmark(args.benchmark, args.data_dir)
+    config = ReproductionConfig(
+        benchmark=args.benchmark, datasets=tuple(args.datasets or benchmark.datasets), sample=args.sample,
+        seeds=args.seeds, proxies=tuple(args.proxies or DEFAULT_PROXIES), ensemble=not args.no_ensemble,
+        ensemble_members=tuple(args.ensemble_members) if args.ensemble_members else None,
         selection_sample=args.selection_sample, aggregation=args.aggregation, nan_policy=args.nan_policy,
         resamples=args.resamples,
-        study_linear_regions=not args.no_linear_region_study, data_dir=args.data_dir, command=command,
-        workers=args.workers, progress=not args.no_progress,
     )
+    command = "zeronas " + shlex.join(args.argv)
+    m, paths = make_report(args.out, config, results=args.results,
+                           study_linear_regions=not args.no_linear_region_study, data_dir=args.data_dir,
+                           command=command, workers=args.workers, progress=not args.no_progress)
     if args.json:
         summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
         print(json.dumps({"paths": {k: str(v) for k, v in paths.items()}, **summary}, indent=2))
         return
     print(f"report: {paths['markdown']} and {paths['html']} ({m.seconds:.0f} s)")
-    print(f"{'proxy':<16}" + "".join(f"{d:>12}" for d in m.datasets) + "   Spearman rho, seed 0")
+    print(f"{'proxy':<24}" + "".join(f"{d:>12}" for d in m.datasets) + "   Spearman rho, seed 0")
     for name in m.proxies:
-        print(f"{name:<16}" + "".join(f"{_fmt(m.metrics[d][name]['spearman'].value):>12}" for d in m.datasets))
+        print(f"{name:<24}" + "".join(f"{_fmt(m.metrics[d][name]['spearman'].value):>12}" for d in m.datasets))
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # type: ignore[no-untyped-def]

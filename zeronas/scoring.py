@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from zeronas.errors import ZeronasUserError
-from zeronas.proxies import PerSampleGradientProxy, Proxy, UndefinedScore, get_proxy
-from zeronas.proxies._per_sample import GradientConsumer, per_sample_gradients
+from zeronas.proxies import Proxy, UndefinedScore, get_proxy
+from zeronas.proxies._intermediates import Intermediate
 
 HEADLINE_PROXIES = ("gradsign", "gradalign", "gradalign_gram", "epsinas")
 
@@ -30,17 +30,38 @@ class ProxyScore:
     seconds: float = 0.0
 
 
-def resolve_proxies(proxies: Iterable[str | Proxy], options: Mapping[str, Mapping[str, Any]]) -> list[Proxy]:
-    """Proxy instances from names (configured by ``options[name]``) or ready instances."""
+def _requested(proxies: Iterable[str | Proxy], options: Mapping[str, Mapping[str, Any]]) -> dict[str, Proxy]:
+    """Label -> proxy: a name is reported under itself (configured by ``options[name]``), an instance under its key."""
     if isinstance(proxies, (str, Proxy)):
         proxies = [proxies]
-    resolved = [p if isinstance(p, Proxy) else get_proxy(p, **dict(options.get(p, {}))) for p in proxies]
-    if not resolved:
+    labelled: dict[str, Proxy] = {}
+    for entry in proxies:
+        proxy = entry if isinstance(entry, Proxy) else get_proxy(entry, **dict(options.get(entry, {})))
+        label = proxy.key if isinstance(entry, Proxy) else entry
+        if labelled.setdefault(label, proxy).key != proxy.key:
+            raise ZeronasUserError(
+                f"two configurations of {proxy.name} would both be reported as {label!r}; pass Proxy instances, "
+                "which are reported under their keys"
+            )
+    if not labelled:
         raise ZeronasUserError("no proxies given; pass proxies=('gradsign', ...) (see zeronas.list_proxies())")
-    unused = set(options) - {p.name for p in resolved}
+    unused = set(options) - {p.name for p in labelled.values()}
     if unused:
         raise ZeronasUserError(f"options given for proxies not scored: {', '.join(sorted(unused))}")
-    return resolved
+    return labelled
+
+
+def _unique(proxies: Iterable[Proxy]) -> list[Proxy]:
+    """The first proxy of each ``Proxy.key``, in order: one configuration is scored once."""
+    unique: dict[str, Proxy] = {}
+    for proxy in proxies:
+        unique.setdefault(proxy.key, proxy)
+    return list(unique.values())
+
+
+def resolve_proxies(proxies: Iterable[str | Proxy], options: Mapping[str, Mapping[str, Any]]) -> list[Proxy]:
+    """Proxy instances from names (configured by ``options[name]``) or ready instances, one per ``Proxy.key``."""
+    return _unique(_requested(proxies, options).values())
 
 
 @contextmanager
@@ -82,6 +103,11 @@ def _check_inputs(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor 
             raise ZeronasUserError(f"targets must lie in [0, {out.shape[1]}) for a model with {out.shape[1]} outputs")
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
 def _guarded(compute: Callable[[], float], shared_seconds: float = 0.0) -> ProxyScore:
     """Run one proxy's computation; numerical failures become a status, never an exception."""
     start = time.perf_counter()
@@ -93,16 +119,46 @@ def _guarded(compute: Callable[[], float], shared_seconds: float = 0.0) -> Proxy
     except ZeronasUserError:
         raise
     except (RuntimeError, ArithmeticError, ValueError) as exc:
-        value, status, reason = math.nan, "error", f"{type(exc).__name__}: {exc}"
+        value, status, reason = math.nan, "error", _one_line(exc)
     seconds = shared_seconds + time.perf_counter() - start
     return ProxyScore(value if status == "ok" else math.nan, status, reason, seconds)
 
 
-def _consumer_result(consumer: GradientConsumer, failure: Exception | None) -> float:
-    """A consumer's score, or the failure of the shared gradient pass it depended on."""
+def _from_shared(
+    proxy: Proxy, value: Any, failure: Exception | None,
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None,
+) -> float:
+    """A consumer's score, or the failure of the shared computation it depends on."""
     if failure is not None:
         raise failure
-    return consumer.result()
+    return proxy.compute_from(value, model, inputs, targets)
+
+
+def _score_shared(
+    intermediate: Intermediate, consumers: list[Proxy], model: nn.Module, inputs: torch.Tensor,
+    targets: torch.Tensor | None, seed: int,
+) -> dict[str, ProxyScore]:
+    """Compute ``intermediate`` once (after ``manual_seed(seed)``) and score each consumer from it.
+
+    Each consumer starts from the random state that follows the intermediate, as when scored
+    alone, and reports an equal share of the intermediate's time plus its own.
+    """
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    failure: Exception | None = None
+    try:
+        values = intermediate.compute(model, inputs, targets, consumers)
+    except ZeronasUserError:
+        raise
+    except (RuntimeError, ArithmeticError, ValueError) as exc:
+        values, failure = [None] * len(consumers), exc
+    share = (time.perf_counter() - start) / len(consumers)
+    state = torch.get_rng_state()
+    results = {}
+    for proxy, value in zip(consumers, values, strict=True):
+        torch.set_rng_state(state)
+        results[proxy.key] = _guarded(partial(_from_shared, proxy, value, failure, model, inputs, targets), share)
+    return results
 
 
 def score_detailed(
@@ -116,34 +172,27 @@ def score_detailed(
 ) -> dict[str, ProxyScore]:
     """Like :func:`score`, with each score's status, reason and time (seconds).
 
-    Proxies sharing one per-sample gradient pass each report an equal share of its time.
+    Each intermediate that several proxies consume (``Proxy.intermediate``: per-sample
+    gradients, batch weight gradients, input Jacobian) is computed once, and each of its
+    consumers reports an equal share of its time. Every proxy and every intermediate runs after
+    ``torch.manual_seed(seed)``, so a score does not depend on the other proxies of the call.
     """
-    resolved = resolve_proxies(proxies, options)
-    _check_inputs(model, inputs, targets, [p.name for p in resolved if p.needs_labels])
-    results: dict[str, ProxyScore] = {}
-    # Per-sample gradient proxies with the same chunking share one pass of the engine.
-    groups: dict[int, list[PerSampleGradientProxy]] = {}
+    requested = _requested(proxies, options)
+    resolved = _unique(requested.values())
+    _check_inputs(model, inputs, targets, [p.key for p in resolved if p.needs_labels])
+    groups: dict[Intermediate, list[Proxy]] = {}
     for proxy in resolved:
-        if isinstance(proxy, PerSampleGradientProxy):
-            groups.setdefault(proxy.chunk_size, []).append(proxy)
+        if proxy.intermediate is not None:
+            groups.setdefault(proxy.intermediate.of(proxy), []).append(proxy)
+    results: dict[str, ProxyScore] = {}
     with torch.random.fork_rng(devices=[]):
-        for chunk_size, members in groups.items():
-            torch.manual_seed(seed)
-            consumers = [p.consumer() for p in members]
-            start = time.perf_counter()
-            failure: Exception | None = None
-            try:
-                per_sample_gradients(model, inputs, targets, consumers, chunk_size=chunk_size)  # type: ignore[arg-type]
-            except (RuntimeError, ArithmeticError) as exc:
-                failure = exc
-            share = (time.perf_counter() - start) / len(members)
-            for proxy, consumer in zip(members, consumers, strict=True):
-                results[proxy.name] = _guarded(partial(_consumer_result, consumer, failure), share)
+        for intermediate, consumers in groups.items():
+            results.update(_score_shared(intermediate, consumers, model, inputs, targets, seed))
         for proxy in resolved:
-            if proxy.name not in results:
+            if proxy.intermediate is None:
                 torch.manual_seed(seed)
-                results[proxy.name] = _guarded(lambda p=proxy: p.compute(model, inputs, targets))
-    return {p.name: results[p.name] for p in resolved}
+                results[proxy.key] = _guarded(partial(proxy.compute, model, inputs, targets))
+    return {label: results[proxy.key] for label, proxy in requested.items()}
 
 
 def score(
@@ -157,8 +206,11 @@ def score(
 ) -> dict[str, float]:
     """Score ``model`` on one batch with each proxy; NaN where a score is undefined.
 
-    ``proxies`` are registered names or :class:`Proxy` instances; a proxy's options are passed
-    as a keyword named after it, e.g. ``gradsign={"reduction": "mean"}``. The model's weights
+    ``proxies`` are registered names or :class:`Proxy` instances. A name is reported under
+    itself, its options passed as a keyword named after it, e.g. ``gradsign={"reduction": "mean"}``;
+    an instance is reported under ``Proxy.key`` (the name plus any non-default options, e.g.
+    ``linear_regions[crop=8]``), so several configurations of one proxy are scored apart in one
+    call. A configuration given twice is scored once. The model's weights
     are used as given (a proxy that needs its own initialisation works on a copy) and the
     model is never modified. Orientation: see ``zeronas.get_proxy(name).higher_is_better``.
     """

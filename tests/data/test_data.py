@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from zeronas.data import ENV_VAR, load_batch, load_images, load_nb201_table, resolve_data_dir
-from zeronas.data.images import NORMALIZATIONS
+from zeronas.data import get_dataset
 from zeronas.data.paths import data_file, default_data_dir
 from zeronas.errors import DataNotFoundError, ZeronasUserError
 
@@ -56,7 +56,7 @@ def test_batches_are_normalised_seeded_and_labelled():
     assert torch.equal(batch.inputs, again.inputs) and batch.digest == again.digest
     assert batch.digest != other.digest
     # Undo the normalisation by hand and find the raw images among the originals.
-    mean, std = (np.array(v, dtype=np.float32) for v in NORMALIZATIONS["nb201"]["cifar10"])
+    mean, std = (np.array(v, dtype=np.float32) for v in get_dataset("cifar10").normalization("nb201"))
     raw = batch.inputs.numpy().transpose(0, 2, 3, 1) * std + mean
     index = np.random.default_rng(3).choice(len(images), size=64, replace=False)
     np.testing.assert_allclose(raw, images[np.sort(index)], atol=1e-3)

@@ -74,6 +74,9 @@ def test_nan_scores_ranked_worst_match_explicit_extreme_values(higher_is_better)
     worst = scores.copy()
     worst[[2, 9]] = scores[np.isfinite(scores)].min() - 1 if higher_is_better else scores[np.isfinite(scores)].max() + 1
     assert result.n == 30 and result.nan == 2
-    assert result.spearman == pytest.approx(_slow_spearman(list(worst), list(accuracy)), abs=1e-12)
+    raw = _slow_spearman(list(worst), list(accuracy))
+    assert result.raw_spearman == pytest.approx(raw, abs=1e-12)
+    # Oriented: a lower-is-better proxy that ranks well shows a positive rho.
+    assert result.spearman == pytest.approx(raw if higher_is_better else -raw, abs=1e-12) and result.spearman > 0
     with pytest.raises(ZeronasUserError, match="unknown NaN policy"):
         correlate_scores(scores, accuracy, nan_policy="ignore")

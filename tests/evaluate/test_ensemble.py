@@ -46,10 +46,11 @@ def test_ensemble_scores_orient_members_by_the_registry():
 def test_correlate_reports_the_ensemble_of_its_members(table):
     from scipy import stats
 
-    from zeronas.evaluate import correlate, sample_indices
+    from zeronas.evaluate import sample_indices
+    from zeronas.experiments import CorrelateConfig, correlate
 
-    out = correlate(dataset="cifar10", sample=25, seed=0, proxies=["params"], ensemble=["params", "flops"],
-                    progress=False)
+    out = correlate(CorrelateConfig(dataset="cifar10", sample=25, seed=0, proxies=("params",),
+                                    ensemble=("params", "flops")), progress=False).correlations
     assert set(out) == {"params", "flops", "ensemble"}  # members are scored even if not asked for
     index = sample_indices(15625, 25, 0)
     params, flops = table.column("params_M_cifar10")[index], table.column("flops_M_cifar10")[index]

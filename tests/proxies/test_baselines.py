@@ -13,9 +13,10 @@ import torch.nn.functional as F
 from torch import nn
 
 import zeronas
+from tests.conftest import MIXED_CELL, MLP, SmallCNN
+from tests.proxies.oracles import snip_by_mask_gradient
 from zeronas.proxies._activations import count_unique_rows
 from zeronas.spaces import nb201
-from tests.conftest import MIXED_CELL, MLP, SmallCNN
 
 
 def _score(name, model, batch, seed=0, **options):
@@ -51,18 +52,7 @@ def test_grad_norm_plain_and_snip_match_the_official_backward(cnn, batch):
 
 
 def test_snip_equals_the_gradient_of_multiplicative_masks(cnn, batch):
-    net = copy.deepcopy(cnn).train()
-    masks = []
-    for layer in net.modules():
-        if isinstance(layer, (nn.Conv2d, nn.Linear)):
-            layer.mask = torch.ones_like(layer.weight, requires_grad=True)
-            masks.append(layer.mask)
-            if isinstance(layer, nn.Conv2d):
-                layer.forward = types.MethodType(lambda s, x: s._conv_forward(x, s.weight * s.mask, s.bias), layer)
-            else:
-                layer.forward = types.MethodType(lambda s, x: F.linear(x, s.weight * s.mask, s.bias), layer)
-    loss = F.cross_entropy(net(batch.inputs), batch.targets)
-    oracle = sum(float(g.abs().sum()) for g in torch.autograd.grad(loss, masks))
+    oracle = snip_by_mask_gradient(cnn, batch.inputs, batch.targets)
     assert _score("snip", cnn, batch) == pytest.approx(oracle, rel=1e-5)
 
 
@@ -91,12 +81,14 @@ def test_grasp_matches_a_finite_difference_hessian_product(batch):
     assert _score("grasp", model, batch) == pytest.approx(oracle, rel=1e-3)
 
 
-def test_fisher_matches_per_sample_weight_saliencies(batch):
-    # For a bias-free Linear layer, sum_k-row (W * dL_n/dW) equals a_nk * dL/da_nk for sample n.
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 12, bias=False), nn.ReLU(), nn.Linear(12, 10, bias=False))
+def _fisher_channel_saliencies(model, batch):
+    """Per layer: (weight shape, F_k = 0.5 * mean_n g_nk^2), g_nk from one backward per sample.
+
+    For a bias-free Linear layer, the row sum of W * dL_n/dW equals a_nk * dL/da_nk for sample n,
+    so g_nk is read off weight gradients, not off the activations the proxy hooks.
+    """
     n = len(batch.inputs)
-    total = 0.0
+    layers = []
     for layer_index in (1, 3):
         per_sample = []
         for i in range(n):
@@ -104,9 +96,25 @@ def test_fisher_matches_per_sample_weight_saliencies(batch):
             loss = F.cross_entropy(net(batch.inputs), batch.targets, reduction="none")[i] / n
             (g,) = torch.autograd.grad(loss, [net[layer_index].weight])
             per_sample.append((net[layer_index].weight.detach() * g).sum(1))
-        g_nk = torch.stack(per_sample)
-        total += float(0.5 * g_nk.double().pow(2).mean(0).sum())
-    assert _score("fisher", model, batch) == pytest.approx(total, rel=1e-4)
+        g_nk = torch.stack(per_sample).double()
+        layers.append((model[layer_index].weight.shape, 0.5 * g_nk.pow(2).mean(0)))
+    return layers
+
+
+def test_fisher_matches_per_sample_weight_saliencies(batch):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 12, bias=False), nn.ReLU(), nn.Linear(12, 10, bias=False))
+    layers = _fisher_channel_saliencies(model, batch)
+    channel = sum(float(f.sum()) for _, f in layers)
+    # zero-cost-nas fills each channel's F_k into a tensor of the shape of that channel's weights
+    # (p_utils.reshape_elements) and sums every element (find_measures).
+    official = sum(
+        float(torch.stack([torch.full(shape[1:], float(v), dtype=torch.float64) for v in f]).sum())
+        for shape, f in layers
+    )
+    assert official > 100 * channel
+    assert _score("fisher", model, batch) == pytest.approx(official, rel=1e-4)
+    assert _score("fisher", model, batch, fisher={"reduction": "channel"}) == pytest.approx(channel, rel=1e-4)
 
 
 def _official_jacobian(model, batch):
@@ -134,6 +142,69 @@ def test_epe_nas_matches_the_class_wise_numpy_computation(cnn, batch):
         oracle += abs(np.sum(np.log(np.abs(corr) + 1e-5)))
     assert n_classes <= 100
     assert _score("epe_nas", cnn, batch) == pytest.approx(oracle, rel=1e-4)
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float(a @ b / math.sqrt(float(a @ a) * float(b @ b)))
+
+
+def _epe_nas_by_explicit_loops(jacob: np.ndarray, labels: np.ndarray, n_classes: int) -> float:
+    """NASLib ``eval_score_perclass``, written out: class by class, pair by pair.
+
+    A class seen once gives a 0-d corrcoef: with more than 100 outputs its ``len()`` raises and
+    the official ``except`` skips the class; otherwise its score is log(1 + 1e-5).
+    """
+    many = n_classes > 100
+    per_class = {}
+    for c in sorted(set(labels.tolist())):
+        rows = [jacob[i] for i in range(len(labels)) if labels[i] == c]
+        if len(rows) == 1:
+            if not many:
+                per_class[c] = math.log(1.0 + 1e-5)
+            continue
+        s = 0.0
+        for a in rows:
+            for b in rows:
+                s += math.log(abs(_pearson(a, b)) + 1e-5)
+        per_class[c] = s / len(rows) if many else s
+    if not many:
+        return sum(abs(v) for v in per_class.values())
+    score = 0.0
+    for ci in per_class:
+        for cj in per_class:
+            score += abs(per_class[ci] - per_class[cj])
+    return score / len(per_class) if per_class else 0.0
+
+
+@pytest.mark.parametrize("n_classes", [100, 101, 120])
+def test_epe_nas_many_class_branch_matches_an_explicit_loop(n_classes):
+    # 20 classes seen 3 times, 2 seen twice, 4 seen once, scattered over the label range.
+    rng = np.random.default_rng(n_classes)
+    classes = rng.choice(n_classes, size=26, replace=False)
+    labels = np.concatenate([np.repeat(classes[:20], 3), np.repeat(classes[20:22], 2), classes[22:]])
+    labels = labels[rng.permutation(len(labels))].astype(np.int64)
+    torch.manual_seed(n_classes)
+    model = SmallCNN(classes=n_classes)
+    x = torch.randn(len(labels), 3, 16, 16)
+    y = torch.from_numpy(labels)
+    jacob, outputs = _official_jacobian(model, types.SimpleNamespace(inputs=x))
+    assert outputs == n_classes
+    oracle = _epe_nas_by_explicit_loops(jacob, labels, n_classes)
+    other_branch = _epe_nas_by_explicit_loops(jacob, labels, 100 if n_classes > 100 else 101)
+    assert oracle != pytest.approx(other_branch, rel=1e-3)  # the two branches really differ here
+    assert zeronas.get_proxy("epe_nas").compute(model, x, y) == pytest.approx(oracle, rel=1e-5)
+    assert zeronas.score(model, x, y, ["epe_nas"])["epe_nas"] == pytest.approx(oracle, rel=1e-5)
+
+
+def test_epe_nas_is_zero_when_every_class_is_seen_once_with_many_classes():
+    # The ImageNet16-120 stand-in has one image per class: the official many-class branch then
+    # skips every class and scores every network 0.
+    torch.manual_seed(0)
+    model = SmallCNN(classes=120)
+    x, y = torch.randn(30, 3, 16, 16), torch.arange(30) * 4
+    assert zeronas.get_proxy("epe_nas").compute(model, x, y) == 0.0
+    assert _epe_nas_by_explicit_loops(_official_jacobian(model, types.SimpleNamespace(inputs=x))[0], y.numpy(), 120) == 0.0
 
 
 def test_naswot_matches_the_official_hook_kernel(cnn, batch):
@@ -288,6 +359,110 @@ def test_linear_regions_counts_patterns_of_the_te_nas_thin_network(batch):
     assert 1 <= count <= 500 and count == int(count)
 
 
+def _pointwise_net(widths, *, seed=0):
+    """An MLP made of 1x1 convolutions on (N, d, 1, 1) inputs, so its ReLUs see 4-D tensors as
+    the TE-NAS counter requires; not a NAS-Bench-201 network (no thin variant)."""
+    torch.manual_seed(seed)
+    layers = []
+    for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.Conv2d(w_in, w_out, 1))
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def _regions(model, inputs, **options):
+    return _score("linear_regions", model, types.SimpleNamespace(inputs=inputs, targets=None), **options)
+
+
+def test_linear_regions_of_a_one_d_net_with_hand_placed_kinks():
+    # Units relu(x - j), j = 1..8: kinks at 1..8. Inputs 0.05, 0.15, ..., 5.45 visit the six
+    # intervals (0,1), (1,2), (2,3), (3,4), (4,5), (5,5.45): six linear regions.
+    model = _pointwise_net((1, 8, 1))
+    with torch.no_grad():
+        model[0].weight.fill_(1.0)
+        model[0].bias.copy_(-torch.arange(1.0, 9.0))
+    x = (0.05 + 0.1 * torch.arange(55.0)).reshape(-1, 1, 1, 1)
+    assert _regions(model, x, linear_regions={"init": "model"}) == 6
+    assert _regions(model, x[:10], linear_regions={"init": "model"}) == 1  # all below the first kink
+    assert _regions(model, x[5:16], linear_regions={"init": "model"}) == 2  # 0.55 .. 1.55
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_linear_regions_of_a_one_d_net_equal_the_intervals_between_its_kinks(seed):
+    # One hidden ReLU layer on a scalar input: unit j switches at t_j = -b_j / w_j, so two inputs
+    # share a pattern exactly when no kink lies between them. Count the kink intervals visited.
+    model = _pointwise_net((1, 16, 3), seed=seed)
+    x = torch.randn(300, generator=torch.Generator().manual_seed(seed)) * 2
+    w, b = model[0].weight.detach().reshape(-1).double(), model[0].bias.detach().double()
+    kinks = np.sort((-b / w).numpy())
+    visited = len(np.unique(np.searchsorted(kinks, x.double().numpy())))
+    assert 3 < visited
+    assert _regions(model, x.reshape(-1, 1, 1, 1), linear_regions={"init": "model"}) == visited
+    # TE-NAS's Kaiming re-initialisation zeroes the biases: every kink moves to 0.
+    assert _regions(model, x.reshape(-1, 1, 1, 1)) == 2
+    assert _regions(model, x.abs().reshape(-1, 1, 1, 1) + 0.1) == 1
+
+
+def test_linear_regions_of_a_two_layer_net_match_a_per_sample_python_loop():
+    model = _pointwise_net((2, 6, 5, 3), seed=4)
+    x = torch.rand(400, 2, generator=torch.Generator().manual_seed(4)) * 6 - 3
+    w1, b1 = model[0].weight.detach().reshape(6, 2).tolist(), model[0].bias.detach().tolist()
+    w2, b2 = model[2].weight.detach().reshape(5, 6).tolist(), model[2].bias.detach().tolist()
+    patterns = set()
+    for point in x.tolist():
+        h1 = [sum(w * p for w, p in zip(row, point)) + b for row, b in zip(w1, b1)]
+        a1 = [max(v, 0.0) for v in h1]
+        h2 = [sum(w * a for w, a in zip(row, a1)) + b for row, b in zip(w2, b2)]
+        patterns.add(tuple(v > 0 for v in h1) + tuple(v > 0 for v in h2))
+    assert 3 < len(patterns) < 200  # 6 lines cut the plane into at most 22 regions, then 5 folds
+    assert _regions(model, x.reshape(-1, 2, 1, 1), linear_regions={"init": "model"}) == len(patterns)
+
+
+def test_linear_regions_on_an_nb201_thin_network_match_a_per_sample_loop(batch):
+    # The thin TE-NAS network of a cell, given directly (so counted on the inputs as given), on
+    # 3x3 single-channel crops picked here. Its BatchNorms normalise with batch statistics, so
+    # the per-sample loop first records them, then runs each crop alone in eval mode with them.
+    torch.manual_seed(3)
+    thin = nb201.build(MIXED_CELL).linear_region_network()
+    rng = np.random.default_rng(3)
+    images = batch.inputs.numpy()
+    crops = np.stack([
+        images[rng.integers(len(images)), rng.integers(3)][top : top + 3, left : left + 3]
+        for top, left in rng.integers(0, 30, size=(600, 2))
+    ])[:, None]
+    crops = torch.from_numpy(np.ascontiguousarray(crops))
+
+    stats = {}
+    recorder = copy.deepcopy(thin).train()
+    for name, m in recorder.named_modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.register_forward_hook(lambda m, i, o, name=name: stats.__setitem__(
+                name, (i[0].mean((0, 2, 3)), i[0].var((0, 2, 3), unbiased=False))))
+    with torch.no_grad():
+        recorder(crops)
+    single = copy.deepcopy(thin).eval()
+    for name, m in single.named_modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.copy_(stats[name][0])
+            m.running_var.copy_(stats[name][1])
+    relu_inputs = []
+    for m in single.modules():
+        if isinstance(m, nn.ReLU):
+            m.register_forward_hook(lambda m, i, o: relu_inputs.append(i[0].detach().clone()))
+    patterns = set()
+    for k in range(len(crops)):
+        relu_inputs.clear()
+        with torch.no_grad():
+            single(crops[k : k + 1])
+        assert len(relu_inputs) == 4 and all(r.shape == (1, 1, 3, 3) for r in relu_inputs)
+        patterns.add(tuple(bool(v > 0) for r in relu_inputs for v in r.reshape(-1)))
+    assert 10 < len(patterns) < 600
+    counted = _score("linear_regions", thin, types.SimpleNamespace(inputs=crops, targets=None),
+                     linear_regions={"init": "model"})
+    assert counted == len(patterns)
+
+
 def test_swap_counts_distinct_unit_patterns_averaged_over_initialisations(cnn, batch):
     single = _score("swap", cnn, batch, swap={"repeats": 1})
     torch.manual_seed(0)
@@ -313,7 +488,7 @@ def test_swap_counts_distinct_unit_patterns_averaged_over_initialisations(cnn, b
 
 @pytest.mark.parametrize("dataset", ["cifar10", "cifar100", "imagenet16"])
 def test_params_and_flops_equal_the_table_for_a_sample_of_cells(dataset, table):
-    classes = zeronas.data.NUM_CLASSES[dataset]
+    classes = zeronas.data.get_dataset(dataset).num_classes
     size = 16 if dataset == "imagenet16" else 32
     inputs = torch.zeros(2, 3, size, size)
     rng = np.random.default_rng(7)

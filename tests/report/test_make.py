@@ -10,10 +10,10 @@ from scipy import stats
 
 from zeronas.cli import main
 from zeronas.data import load_nb201_table
-from zeronas.evaluate.protocol import sample_indices
-from zeronas.proxies import get_proxy_class
+from zeronas.evaluate import sample_indices
+from zeronas.experiments.linear_region_study import VARIANTS
+from zeronas.experiments.reproduction import ReproductionConfig
 from zeronas.report import make_report
-from zeronas.report.linear_region_study import VARIANTS
 
 PROXIES = ["params", "flops", "synflow", "linear_regions"]
 ARGS = ["report", "--datasets", "cifar10,imagenet16", "--sample", "10", "--seeds", "2",
@@ -77,7 +77,7 @@ def test_ensemble_in_the_report_is_the_rank_aggregation_of_its_members(report):
     cells = [table.arch_str[i] for i in index]
     records = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
     by_key = {(r["arch"], r["proxy"]): r["value"] for r in records
-              if r["dataset"] == "cifar10" and r["seed"] == 0 and r["options"] == get_proxy_class(r["proxy"])().options()}
+              if r["dataset"] == "cifar10" and r["seed"] == 0 and r["proxy"] in PROXIES}
     log_rank = np.zeros(len(cells))
     for member in members:  # every report proxy here is higher-is-better
         values = np.array([by_key[(c, member)] for c in cells], dtype=float)
@@ -90,8 +90,9 @@ def test_ensemble_in_the_report_is_the_rank_aggregation_of_its_members(report):
 def test_rerun_rescores_nothing_and_gives_the_same_numbers(report, tmp_path):
     lines = (report / "results.jsonl").read_text().count("\n")
     before = json.loads((report / "summary.json").read_text())["metrics"]
-    m, paths = make_report(tmp_path / "again", results=report / "results.jsonl", datasets=["cifar10", "imagenet16"],
-                           sample=10, seeds=2, proxies=PROXIES, selection_sample=10, resamples=50, progress=False)
+    config = ReproductionConfig(datasets=("cifar10", "imagenet16"), sample=10, seeds=2, proxies=tuple(PROXIES),
+                                selection_sample=10, resamples=50)
+    m, paths = make_report(tmp_path / "again", config, results=report / "results.jsonl", progress=False)
     assert (report / "results.jsonl").read_text().count("\n") == lines
     assert json.loads(paths["summary"].read_text())["metrics"] == before
 

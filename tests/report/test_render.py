@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from zeronas.evaluate.metrics import Estimate
-from zeronas.report.build import Measurements
+from zeronas.experiments.reproduction import Measurements
 from zeronas.report.document import Bullets, Figure, Heading, Paragraph, Table, to_html, to_markdown
-from zeronas.report.render import deviation
+from zeronas.experiments.analysis import deviation
 
 
 def _measurements(rho: dict[str, float], checks: dict[str, dict[str, float]], effect: float,

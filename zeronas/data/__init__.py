@@ -1,18 +1,20 @@
-"""Finding the data directory and loading image batches and ground-truth tables."""
+"""Finding the data directory, dataset specs, image batches and ground-truth tables."""
 
-from zeronas.data.images import NUM_CLASSES, ImageBatch, load_batch, load_images
-from zeronas.data.nb201_table import DATASETS, NB201Table, accuracy_column, load_nb201_table
+from zeronas.data.datasets import DatasetSpec, get_dataset, list_datasets, register_dataset
+from zeronas.data.images import ImageBatch, load_batch, load_images
+from zeronas.data.nb201_table import NB201Table, load_nb201_table
 from zeronas.data.paths import ENV_VAR, resolve_data_dir
 
 __all__ = [
-    "DATASETS",
     "ENV_VAR",
-    "NUM_CLASSES",
+    "DatasetSpec",
     "ImageBatch",
     "NB201Table",
-    "accuracy_column",
+    "get_dataset",
+    "list_datasets",
     "load_batch",
     "load_images",
     "load_nb201_table",
+    "register_dataset",
     "resolve_data_dir",
 ]

@@ -11,60 +11,59 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from zeronas.data.nb201_table import check_dataset
+from zeronas.data.datasets import get_dataset
 from zeronas.data.paths import data_file
 from zeronas.errors import ZeronasUserError
-
-IMAGE_FILES = {
-    "cifar10": "cifar10/cifar10_train4000.npz",
-    # Only test images exist here in quantity; they serve as the (untrained-on) proxy minibatch.
-    "cifar100": "cifar100/cifar100_test2000_balanced.npz",
-    "imagenet16": "imagenet16_120/imagenet16_120_onepercls_16x16.npz",
-}
-NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16": 120}
-
-_IMAGENET16 = ((122.68, 116.66, 104.01), (63.22, 61.26, 65.09))
-# Per-channel (mean, std) on the 0..255 scale.
-NORMALIZATIONS: dict[str, dict[str, tuple[tuple[float, ...], tuple[float, ...]]]] = {
-    # NAS-Bench-201 / xautodl training code, used by epsinas.
-    "nb201": {
-        "cifar10": ((125.3, 123.0, 113.9), (63.0, 62.1, 66.7)),
-        "cifar100": ((129.3, 124.1, 112.4), (68.2, 65.4, 70.4)),
-        "imagenet16": _IMAGENET16,
-    },
-    # zero-cost-nas loaders, used by GradSign (the same values for CIFAR-10 and CIFAR-100).
-    "zero_cost_nas": {
-        "cifar10": ((125.307, 122.961, 113.8575), (51.5865, 50.847, 51.255)),
-        "cifar100": ((125.307, 122.961, 113.8575), (51.5865, 50.847, 51.255)),
-        "imagenet16": _IMAGENET16,
-    },
-}
 
 
 @dataclass(frozen=True)
 class ImageBatch:
-    """A normalised NCHW float32 batch with labels and a digest that identifies it."""
+    """A normalised NCHW float32 batch with labels.
+
+    ``digest`` identifies the content: a hash of the normalised pixels, the labels and the
+    normalisation constants, so two batches share it only if every input value is equal.
+    """
 
     inputs: torch.Tensor
     targets: torch.Tensor
     dataset: str
     digest: str
+    # The identity older results files used (dataset, recipe, seed, drawn indices), kept so
+    # that their scores are still found.
+    legacy_digest: str = ""
 
     @property
     def num_classes(self) -> int:
-        return NUM_CLASSES[self.dataset]
+        return get_dataset(self.dataset).num_classes
+
+
+def _load_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
+    stat = os.stat(path)
+    return _load_npz_cached(path, stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=4)
-def _load_npz(path: str) -> tuple[np.ndarray, np.ndarray]:
-    with np.load(path, allow_pickle=False) as archive:
-        return archive["images"], archive["labels"].astype(np.int64)
+def _load_npz_cached(path: str, _mtime_ns: int, _size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels of one file; the cache key includes its time and size, so a replaced file is re-read."""
+    hint = "restore it from the data release or point --data-dir elsewhere"
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            images, labels = archive["images"], archive["labels"]
+    except (ValueError, KeyError, OSError, EOFError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ZeronasUserError(f"image file {path!r} cannot be read safely ({reason}); {hint}") from None
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] != 3:
+        raise ZeronasUserError(f"image file {path!r} holds {images.dtype} images of shape {images.shape}, "
+                               f"expected uint8 (N, H, W, 3); {hint}")
+    if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
+        raise ZeronasUserError(f"image file {path!r} has labels {labels.dtype} {labels.shape} for {len(images)} "
+                               f"images; {hint}")
+    return images, labels.astype(np.int64)
 
 
 def load_images(dataset: str, data_dir: str | os.PathLike[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All images (N, H, W, 3) uint8 RGB and labels (N,) int64 available for ``dataset``."""
-    check_dataset(dataset)
-    return _load_npz(str(data_file(IMAGE_FILES[dataset], data_dir)))
+    return _load_npz(str(data_file(get_dataset(dataset).image_file, data_dir)))
 
 
 def load_batch(
@@ -83,8 +82,7 @@ def load_batch(
     """
     if batch_size < 1:
         raise ZeronasUserError(f"batch_size must be >= 1, got {batch_size}")
-    if normalization not in NORMALIZATIONS:
-        raise ZeronasUserError(f"unknown normalization {normalization!r}; choose from {', '.join(NORMALIZATIONS)}")
+    mean, std = (np.asarray(v, dtype=np.float32) for v in get_dataset(dataset).normalization(normalization))
     images, labels = load_images(dataset, data_dir)
     if batch_size > len(images):
         warnings.warn(
@@ -98,13 +96,24 @@ def load_batch(
     pixels = images[index].astype(np.float32)
     if augment:
         pixels = _augment(pixels, rng)
-    mean, std = (np.asarray(v, dtype=np.float32) for v in NORMALIZATIONS[normalization][dataset])
     pixels = (pixels - mean) / std
-    inputs = torch.from_numpy(np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)))
-    digest = hashlib.sha256(
-        f"{dataset}|{normalization}|{augment}|{seed}|".encode() + index.tobytes()
-    ).hexdigest()[:16]
-    return ImageBatch(inputs=inputs, targets=torch.from_numpy(labels[index]), dataset=dataset, digest=digest)
+    inputs = np.ascontiguousarray(pixels.transpose(0, 3, 1, 2))
+    targets = np.ascontiguousarray(labels[index])
+    digest = content_digest(inputs, targets, mean, std)
+    legacy = hashlib.sha256(f"{dataset}|{normalization}|{augment}|{seed}|".encode() + index.tobytes()).hexdigest()[:16]
+    return ImageBatch(inputs=torch.from_numpy(inputs), targets=torch.from_numpy(targets), dataset=dataset,
+                      digest=digest, legacy_digest=legacy)
+
+
+def content_digest(inputs: np.ndarray, targets: np.ndarray | None, mean: np.ndarray, std: np.ndarray) -> str:
+    """16 hex digits of SHA-256 over the pixels, labels and normalisation constants."""
+    h = hashlib.sha256()
+    h.update(str(inputs.shape).encode())
+    h.update(np.ascontiguousarray(inputs, dtype=np.float32).tobytes())
+    if targets is not None:
+        h.update(np.ascontiguousarray(targets, dtype=np.int64).tobytes())
+    h.update(np.asarray(mean, dtype=np.float64).tobytes() + np.asarray(std, dtype=np.float64).tobytes())
+    return h.hexdigest()[:16]
 
 
 def _augment(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -14,7 +15,6 @@ from zeronas.data.paths import data_file
 from zeronas.errors import ZeronasUserError
 
 TABLE_FILE = "nasbench201/nb201_ground_truth.csv.gz"
-DATASETS = ("cifar10", "cifar100", "imagenet16")
 
 
 @dataclass(frozen=True)
@@ -37,17 +37,10 @@ class NB201Table:
     def index_of(self, arch_str: str) -> int:
         return _index(self.arch_str)[arch_str]
 
-
-def accuracy_column(dataset: str) -> str:
-    """The main ground truth: 200-epoch test accuracy (%), mean over seeds; higher is better."""
-    check_dataset(dataset)
-    return f"{dataset}_test_acc"
-
-
-def check_dataset(dataset: str) -> str:
-    if dataset not in DATASETS:
-        raise ZeronasUserError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
-    return dataset
+    def rows_of(self, arch_strs: Sequence[str]) -> np.ndarray:
+        """Row of each architecture string (int64), -1 where the table has none."""
+        index = _index(self.arch_str)
+        return np.array([index.get(s, -1) for s in arch_strs], dtype=np.int64)
 
 
 @lru_cache(maxsize=8)

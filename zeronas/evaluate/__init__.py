@@ -1,9 +1,8 @@
-"""Ranking quality of proxy scores against ground-truth accuracy."""
+"""Ranking quality of proxy scores against ground truth (numpy only: no torch import)."""
 
 from zeronas.evaluate.correlation import NAN_POLICIES, Correlation, correlate_scores
 from zeronas.evaluate.ensemble import AGGREGATIONS, ENSEMBLE, ensemble_scores, rank_aggregate, select_members
-from zeronas.evaluate.metrics import Estimate, ranking_metrics
-from zeronas.evaluate.protocol import correlate, sample_indices
+from zeronas.evaluate.metrics import Estimate, ranking_metrics, sample_indices
 
 __all__ = [
     "AGGREGATIONS",
@@ -11,7 +10,6 @@ __all__ = [
     "Correlation",
     "ENSEMBLE",
     "Estimate",
-    "correlate",
     "correlate_scores",
     "ensemble_scores",
     "rank_aggregate",

@@ -43,24 +43,37 @@ def rank_aggregate(
     return np.log(ranks).sum(0) if aggregation == "log_rank" else ranks.mean(0)
 
 
-def orientation(proxy: str) -> float:
-    """+1 where a higher score predicts higher accuracy (the ensemble too), -1 where lower does."""
+def orientation(proxy: str, higher_is_better: Mapping[str, bool] | None = None) -> float:
+    """+1 where a higher score predicts higher accuracy (the ensemble too), -1 where lower does.
+
+    ``higher_is_better`` gives the orientation of proxy instances by key (e.g.
+    ``ScoreTable.higher_is_better``); a key not in it is looked up in the proxy registry by
+    its name (the part before ``[``).
+    """
     if proxy == ENSEMBLE:
         return 1.0
-    from zeronas.proxies import get_proxy_class  # the registry imports torch; keep this module light
+    if higher_is_better is not None and proxy in higher_is_better:
+        return 1.0 if higher_is_better[proxy] else -1.0
+    from zeronas.proxies import get_proxy_class  # the registry imports torch; only load it when asked
 
-    return 1.0 if get_proxy_class(proxy).higher_is_better else -1.0
+    return 1.0 if get_proxy_class(proxy.split("[", 1)[0]).higher_is_better else -1.0
 
 
 def ensemble_scores(
-    scores: Mapping[str, np.ndarray], members: Sequence[str], *, aggregation: str = "log_rank"
+    scores: Mapping[str, np.ndarray],
+    members: Sequence[str],
+    *,
+    aggregation: str = "log_rank",
+    higher_is_better: Mapping[str, bool] | None = None,
 ) -> np.ndarray:
-    """Ensemble score (higher is better) from registered proxies' raw scores over one population.
+    """Ensemble score (higher is better) from the members' raw scores over one population.
 
-    Each member is oriented by its registered direction before ranking, so raw output of
-    :func:`zeronas.runner.score_archs` or :func:`zeronas.score` can be passed as is.
+    Each member is oriented before ranking (by ``higher_is_better[key]``, else by its
+    registered direction), so raw output of :class:`zeronas.runner.Evaluator` or
+    :func:`zeronas.score` can be passed as is.
     """
-    oriented = {m: orientation(m) * np.asarray(scores[m], dtype=np.float64) for m in members if m in scores}
+    oriented = {m: orientation(m, higher_is_better) * np.asarray(scores[m], dtype=np.float64)
+                for m in members if m in scores}
     return rank_aggregate(oriented, members, aggregation=aggregation)
 
 

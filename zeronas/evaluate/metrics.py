@@ -135,3 +135,12 @@ def _estimate(value: float, boot: np.ndarray) -> Estimate:
         return Estimate(value, math.nan, math.nan)
     low, high = np.percentile(boot, [2.5, 97.5])
     return Estimate(value, float(low), float(high))
+
+
+def sample_indices(total: int, sample: int | None, seed: int) -> np.ndarray:
+    """``sample`` distinct indices of ``range(total)`` drawn with ``seed``, sorted (all if None or >= total)."""
+    if sample is not None and sample < 1:
+        raise ZeronasUserError(f"--sample must be a positive number of cells, got {sample}")
+    if sample is None or sample >= total:
+        return np.arange(total)
+    return np.sort(np.random.default_rng(seed).choice(total, size=sample, replace=False))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -35,6 +37,42 @@ def relu_codes(model: nn.Module, inputs: torch.Tensor, *, spatial_only: bool = F
     if not chosen:
         return torch.zeros((len(inputs), 0), dtype=torch.bool)
     return torch.cat(chosen, dim=1)
+
+
+def visit_input_codes(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    select: Callable[[nn.Module], bool],
+    visit: Callable[[torch.Tensor], None],
+) -> int:
+    """Pass ``visit`` the ``(N, units)`` boolean code of which INPUT entries are positive, for every
+    call of every module of ``model`` (itself included) that ``select`` accepts; return the call count.
+
+    One forward pass without gradients in the model's current mode. The input is read by a
+    forward hook, i.e. after the module ran, as BayesWatch's NASWOT hook reads it (an in-place
+    ReLU has by then replaced x by relu(x), which is positive exactly where x is). Each code is
+    handed over at once, so a caller can reduce it without holding every code in memory. A call
+    whose first positional input is not a tensor of ``len(inputs)`` samples is skipped (the
+    official hook fails on it and ignores the failure).
+    """
+    calls = 0
+
+    def hook(_module: nn.Module, args: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
+        nonlocal calls
+        x = args[0] if args else None
+        if not isinstance(x, torch.Tensor) or x.ndim == 0 or len(x) != len(inputs):
+            return
+        calls += 1
+        visit((x > 0).reshape(len(x), -1))
+
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if select(m)]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for h in hooks:
+            h.remove()
+    return calls
 
 
 def count_unique_rows(codes: torch.Tensor) -> int:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from zeronas._registry import Registry
 from zeronas.errors import UnknownProxyError, ZeronasUserError
 from zeronas.proxies._base import Proxy
 
-_PROXIES: dict[str, type[Proxy]] = {}
+_PROXIES: Registry[type[Proxy]] = Registry("proxy", UnknownProxyError)
 P = TypeVar("P", bound=type[Proxy])
 
 
 def register_proxy(cls: P) -> P:
     """Class decorator: make a :class:`Proxy` subclass available under ``cls.name``."""
-    if not cls.name or cls.name in _PROXIES:
-        raise ValueError(f"proxy name {cls.name!r} is empty or already registered")
-    _PROXIES[cls.name] = cls
-    return cls
+    return _PROXIES.add(cls.name, cls)
 
 
 def list_proxies() -> list[str]:
@@ -25,12 +23,7 @@ def list_proxies() -> list[str]:
 
 
 def get_proxy_class(name: str) -> type[Proxy]:
-    try:
-        return _PROXIES[name]
-    except KeyError:
-        raise UnknownProxyError(
-            f"unknown proxy {name!r}; choose from {', '.join(list_proxies())}"
-        ) from None
+    return _PROXIES.get(name)
 
 
 def get_proxy(name: str, **options: object) -> Proxy:

@@ -15,8 +15,8 @@ import math
 
 import torch
 
-from zeronas.proxies._base import Proxy, UndefinedScore
-from zeronas.proxies._batch_gradient import input_jacobian
+from zeronas.proxies._base import IntermediateProxy, UndefinedScore
+from zeronas.proxies._intermediates import InputJacobian
 from zeronas.proxies._registry import register_proxy
 from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH
 from zeronas.proxies.jacob_cov import correlation_matrix
@@ -25,16 +25,17 @@ EPSILON = 1e-5
 
 
 @register_proxy
-class EpeNas(Proxy):
+class EpeNas(IntermediateProxy):
     """Class-wise Jacobian-correlation score; higher is better."""
 
     name = "epe_nas"
     needs_labels = True
     needs_gradients = True
     data = ZERO_COST_NAS_BATCH
+    intermediate = InputJacobian
 
-    def compute(self, model, inputs, targets):
-        jacobian, n_outputs = input_jacobian(model, inputs)
+    def compute_from(self, value, model, inputs, targets):
+        jacobian, n_outputs = value
         per_class: dict[int, float] = {}
         for c in torch.unique(targets).tolist():
             rows = jacobian[targets == c]

@@ -31,6 +31,7 @@ from zeronas.errors import ZeronasUserError
 from zeronas.proxies._base import DataRecipe, Proxy, UndefinedScore
 from zeronas.proxies._model_copy import batch_statistics_copy
 from zeronas.proxies._registry import register_proxy
+from zeronas.spaces.capabilities import ConstantWeightCollapsible
 
 _CHECK_SAMPLES = 4
 
@@ -141,12 +142,12 @@ def _collapsed_outputs(twin: nn.Module, inputs: torch.Tensor, value: float) -> t
 def _collapse(model: nn.Module, inputs: torch.Tensor, check_value: float) -> nn.Module | None:
     """The width-one twin if it reproduces the full-width network on a few samples, else None.
 
-    Networks that declare ``constant_weight_collapsible = True`` (verified by the test suite,
-    e.g. NAS-Bench-201) skip the check.
+    Networks that declare :class:`~zeronas.spaces.capabilities.ConstantWeightCollapsible`
+    (verified by the test suite, e.g. NAS-Bench-201) skip the check.
     """
     try:
         twin = collapse_to_width_one(model)
-        if getattr(model, "constant_weight_collapsible", False):
+        if isinstance(model, ConstantWeightCollapsible) and model.collapses_under_constant_weights():
             return twin
         probe = inputs[:_CHECK_SAMPLES]
         if len(probe) < 2:

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import torch
 
-from zeronas.proxies._base import DataRecipe, Proxy
-from zeronas.proxies._batch_gradient import weight_gradients
+from zeronas.proxies._base import DataRecipe, IntermediateProxy
+from zeronas.proxies._intermediates import BatchWeightGradients
 from zeronas.proxies._registry import register_proxy
 
 ZERO_COST_NAS_BATCH = DataRecipe(batch_size=64, normalization="zero_cost_nas", augment=True)
 
 
 @register_proxy
-class GradNorm(Proxy):
+class GradNorm(IntermediateProxy):
     """Sum over layers of ||dL/dW||_2; higher is better."""
 
     name = "grad_norm"
     needs_labels = True
     needs_gradients = True
     data = ZERO_COST_NAS_BATCH
+    intermediate = BatchWeightGradients
 
-    def compute(self, model, inputs, targets):
-        pairs = weight_gradients(model, inputs, targets)
-        return float(sum(torch.linalg.vector_norm(g).double() for _, g in pairs))
+    def compute_from(self, value, model, inputs, targets):
+        return float(sum(torch.linalg.vector_norm(g).double() for _, g in value))

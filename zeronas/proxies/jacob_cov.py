@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import torch
 
-from zeronas.proxies._base import Proxy, UndefinedScore
-from zeronas.proxies._batch_gradient import input_jacobian
+from zeronas.proxies._base import IntermediateProxy, UndefinedScore
+from zeronas.proxies._intermediates import InputJacobian
 from zeronas.proxies._registry import register_proxy
 from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH
 
@@ -29,15 +29,16 @@ def correlation_matrix(rows: torch.Tensor) -> torch.Tensor:
 
 
 @register_proxy
-class JacobCov(Proxy):
+class JacobCov(IntermediateProxy):
     """-sum[log(v + k) + 1/(v + k)] over eigenvalues of the Jacobian correlation; higher is better."""
 
     name = "jacob_cov"
     needs_gradients = True
     data = ZERO_COST_NAS_BATCH
+    intermediate = InputJacobian
 
-    def compute(self, model, inputs, targets):
-        jacobian, _ = input_jacobian(model, inputs)
+    def compute_from(self, value, model, inputs, targets):
+        jacobian, _ = value
         corr = correlation_matrix(jacobian)
         if not torch.isfinite(corr).all():
             raise UndefinedScore("a sample's input Jacobian is constant; the correlation matrix is undefined")

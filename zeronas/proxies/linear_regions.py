@@ -9,7 +9,7 @@ TE-NAS counts on a *thin* network (one cell of width 1, no stem) fed 3 batches o
 random 3x3 crops of one random colour channel of training images (xautodl normalisation),
 re-initialised as TE-NAS does (``init="kaiming"``: Conv/Linear weights N(0, 2/fan_in), biases
 0, BatchNorm 1/0; ``init="model"`` keeps the weights as built). A
-model that provides ``linear_region_network()`` (the NAS-Bench-201 networks do) is counted that
+model that declares :class:`~zeronas.spaces.capabilities.LinearRegionNetwork` (NAS-Bench-201 networks do) is counted that
 way: ``samples`` crops of ``crop`` x ``crop`` pixels drawn from the batch's images. Any other
 model is counted on the batch itself, as given.
 """
@@ -25,6 +25,7 @@ from zeronas.proxies._activations import count_unique_rows, relu_codes
 from zeronas.proxies._base import DataRecipe, Proxy
 from zeronas.proxies._model_copy import TE_NAS_INITS, kaiming_fanin_init
 from zeronas.proxies._registry import register_proxy
+from zeronas.spaces.capabilities import LinearRegionNetwork
 
 
 def random_crops(images: torch.Tensor, samples: int, crop: int, generator: torch.Generator) -> torch.Tensor:
@@ -61,9 +62,8 @@ class LinearRegions(Proxy):
         self.init = init
 
     def compute(self, model, inputs, targets):
-        thin = getattr(model, "linear_region_network", None)
-        if callable(thin):
-            network = thin().train()
+        if isinstance(model, LinearRegionNetwork):
+            network = model.linear_region_network().train()
             generator = torch.Generator().manual_seed(int(torch.randint(2**31 - 1, ()).item()))
             samples = random_crops(inputs, self.samples, self.crop, generator)
         else:

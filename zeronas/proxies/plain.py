@@ -6,20 +6,21 @@ weights only. Higher is better (the orientation NASLib uses).
 
 from __future__ import annotations
 
-from zeronas.proxies._base import Proxy
-from zeronas.proxies._batch_gradient import weight_gradients
+from zeronas.proxies._base import IntermediateProxy
+from zeronas.proxies._intermediates import BatchWeightGradients
 from zeronas.proxies._registry import register_proxy
 from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH
 
 
 @register_proxy
-class Plain(Proxy):
+class Plain(IntermediateProxy):
     """Sum of W * dL/dW over Conv/Linear weights; higher is better."""
 
     name = "plain"
     needs_labels = True
     needs_gradients = True
     data = ZERO_COST_NAS_BATCH
+    intermediate = BatchWeightGradients
 
-    def compute(self, model, inputs, targets):
-        return float(sum((w * g).double().sum() for w, g in weight_gradients(model, inputs, targets)))
+    def compute_from(self, value, model, inputs, targets):
+        return float(sum((w * g).double().sum() for w, g in value))

@@ -1,26 +1,35 @@
-"""Report figures as PNG files, rendered without a display (matplotlib's Agg backend)."""
+"""Report figures as PNG files, rendered without a display.
+
+Figures are built through matplotlib's object API (:class:`~matplotlib.figure.Figure` on an
+Agg canvas), never through ``pyplot``: importing or using this module neither selects nor
+switches matplotlib's global backend, and keeps no global figure state.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from scipy import stats
 
-matplotlib.use("Agg")  # no display on servers and CI; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy import stats  # noqa: E402
-
-from zeronas.evaluate.metrics import paired_spearman  # noqa: E402
+from zeronas.evaluate.metrics import paired_spearman
 
 DPI = 110
 
 
-def _save(fig, path: Path) -> Path:
+def _figure(**kwargs) -> Figure:
+    """A new figure on its own Agg canvas (no display, no pyplot figure manager)."""
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
@@ -36,7 +45,8 @@ def scatter_grid(
     names = list(scores)
     cols = min(4, len(names))
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False, layout="constrained")
+    fig = _figure(figsize=(3.2 * cols, 2.8 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
         values = np.asarray(scores[name], dtype=np.float64)
         finite = np.isfinite(values)
@@ -60,7 +70,8 @@ def heatmap(
     matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str], path: Path, *, title: str, vmin: float = -1.0
 ) -> Path:
     """A labelled heat map with the value printed in each cell (NaN cells left blank)."""
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(cols), 0.8 + 0.38 * len(rows)))
+    fig = _figure(figsize=(1.0 + 0.75 * len(cols), 0.8 + 0.38 * len(rows)))
+    ax = fig.subplots()
     image = ax.imshow(np.ma.masked_invalid(matrix), cmap="viridis", vmin=vmin, vmax=1.0, aspect="auto")
     ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(rows)), rows, fontsize=8)

@@ -17,18 +17,21 @@ from typing import Any
 
 import numpy as np
 
-from zeronas.data import accuracy_column
+from zeronas.evaluate.ensemble import ENSEMBLE, orientation
 from zeronas.evaluate.metrics import Estimate
+from zeronas.experiments.analysis import (
+    DEVIATION_TOLERANCE,
+    deviations,
+    linear_region_conclusion,
+    linear_region_reliability,
+)
+from zeronas.experiments.linear_region_study import VariantResult
+from zeronas.experiments.published import published
+from zeronas.experiments.reproduction import Measurements, oriented
 from zeronas.proxies import get_proxy_class
 from zeronas.report import figures
-from zeronas.report.build import ENSEMBLE, Measurements, orientation, oriented
 from zeronas.report.document import Block, Bullets, Figure, Heading, Paragraph, Table, to_html, to_markdown
-from zeronas.report.linear_region_study import VariantResult
-from zeronas.report.published import DEVIATION_NOTES, PUBLISHED, published
 
-DEVIATION_TOLERANCE = 0.03
-GRADIENT_BASED = ("gradsign", "gradalign", "snip", "grad_norm", "grasp", "fisher", "synflow", "jacob_cov",
-                  "zico", "ntk")
 DATASET_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet16": "ImageNet16-120"}
 
 
@@ -44,14 +47,13 @@ def write_report(
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     m = measurements
-    deviations = [d for dataset in m.datasets for proxy in m.proxies
-                  if (d := deviation(m, proxy, dataset)) is not None]
+    found = deviations(m)
     blocks: list[Block] = []
     blocks += _header(m, command, scoring_seconds)
     blocks += _summary(m, out)
     for dataset in m.datasets:
         blocks += _dataset_section(m, dataset, out)
-    blocks += _deviation_section(deviations)
+    blocks += _deviation_section(found)
     blocks += _stability_section(m, out)
     if m.ensemble_members:
         blocks += _ensemble_section(m)
@@ -63,61 +65,9 @@ def write_report(
     paths = {"markdown": out / "report.md", "html": out / "report.html", "summary": out / "summary.json"}
     paths["markdown"].write_text(to_markdown(blocks), encoding="utf-8")
     paths["html"].write_text(to_html(blocks, title), encoding="utf-8")
-    summary = _summary_json(m, deviations, linear_regions, command, scoring_seconds)
+    summary = _summary_json(m, found, linear_regions, command, scoring_seconds)
     paths["summary"].write_text(json.dumps(summary, indent=2, allow_nan=True) + "\n", encoding="utf-8")
     return paths
-
-
-# --- deviations -------------------------------------------------------------------------------
-
-def deviation(m: Measurements, proxy: str, dataset: str) -> dict[str, Any] | None:
-    """The analysis of a gap above the tolerance between measured and published rho, else None."""
-    value, source, protocol = published(proxy, dataset)
-    measured = m.metrics[dataset][proxy]["spearman"].value
-    if value is None or not math.isfinite(measured) or abs(measured - value) <= DEVIATION_TOLERANCE:
-        return None
-    entry = PUBLISHED[proxy]
-    checks = m.protocol_checks.get(dataset, {}).get(proxy, {})
-    policy = entry.nan_policy or m.settings["nan_policy"]
-    steps = []
-    protocol_rho = checks.get(f"nan_{policy}", measured)
-    if policy != m.settings["nan_policy"]:
-        steps.append(f"NaN ranked {policy} as published: {protocol_rho:.3f}")
-    if dataset == "cifar10" and entry.cifar10_valid:
-        protocol_rho = checks.get(f"cifar10_valid_{policy}", protocol_rho)
-        steps.append(f"against the cifar10-valid test accuracy the published code used: {protocol_rho:.3f}")
-    effect = m.sample_effect.get(dataset, 0.0)
-    adjusted = protocol_rho - effect
-    steps.append(f"less the sample effect {effect:+.3f} (params rho on these cells minus on all 15,625): "
-                 f"{adjusted:.3f}")
-    estimate = m.metrics[dataset][proxy]["spearman"]
-    shift = protocol_rho - measured - effect
-    within_interval = estimate.low + shift <= value <= estimate.high + shift
-    remaining = adjusted - value
-    # The published value is one seed's: a gap that another seed closes is seed-to-seed variation.
-    seed_rho = [(seed, rho) for seed, rho in zip(m.seeds, m.rho_by_seed.get(dataset, {}).get(proxy, []))
-                if math.isfinite(rho)]
-    closest = min(seed_rho, key=lambda item: abs(item[1] + shift - value), default=None)
-    if proxy == ENSEMBLE:
-        # AZ-NAS is the target to beat, not a value to reproduce: the gap is the comparison.
-        verdict = ("not a reproduction: a different ensemble (members in the ensemble section) compared with "
-                   "AZ-NAS's own; " + ("ahead" if remaining > 0 else "behind") + " of it by this much")
-    elif abs(remaining) <= DEVIATION_TOLERANCE:
-        verdict = "explained by the protocol differences above"
-    elif within_interval:
-        verdict = "within the bootstrap 95% interval once the protocol differences are applied"
-    elif len(seed_rho) > 1 and abs(closest[1] + shift - value) <= DEVIATION_TOLERANCE:
-        rhos = [rho for _, rho in seed_rho]
-        verdict = (f"seed-to-seed variation: rho over seeds {min(rhos):.3f}-{max(rhos):.3f}, and with the same "
-                   f"adjustments seed {closest[0]} is {closest[1] + shift - value:+.3f} from the published value, "
-                   f"which is itself one seed's")
-    elif proxy in DEVIATION_NOTES:
-        verdict = "recorded cause: " + DEVIATION_NOTES[proxy]
-    else:
-        verdict = "NOT explained by the measurable protocol differences"
-    return {"proxy": proxy, "dataset": dataset, "measured": measured, "published": value, "source": source,
-            "protocol": protocol, "delta": measured - value, "adjusted": adjusted, "remaining": remaining,
-            "steps": steps, "verdict": verdict, "note": DEVIATION_NOTES.get(proxy, "")}
 
 
 # --- sections ---------------------------------------------------------------------------------
@@ -134,12 +84,13 @@ def _header(m: Measurements, command: str, scoring_seconds: float | None) -> lis
                    f"the file, and `--workers N` spreads this time over N cores)")
     blocks.append(Paragraph(timing + "."))
     blocks.append(Heading(2, "Protocol"))
-    columns = ", ".join(f"{DATASET_NAMES.get(d, d)}: `{accuracy_column(d)}`" for d in m.datasets)
+    columns = ", ".join(f"{DATASET_NAMES.get(d, d)}: `{m.settings['metrics'][d]}`" for d in m.datasets)
     batches = ", ".join(f"{p} {_batch_text(p)}" for p in m.proxies if p != ENSEMBLE)
     blocks.append(Bullets([
-        f"Cells: {len(m.cells):,} NAS-Bench-201 cells drawn at random (sample seed {s['sample_seed']}) "
-        f"from all 15,625; the same cells for every dataset and seed.",
-        f"Accuracy: 200-epoch test accuracy, mean over training runs ({columns}).",
+        f"Cells: {len(m.cells):,} cells of `{m.space}` ({s.get('benchmark_description', '')}) drawn at random "
+        f"(sample seed {s['sample_seed']}) "
+        f"from all {m.settings.get('population', len(m.cells)):,}; the same cells for every dataset and seed.",
+        f"Ground truth: {s.get('metric_description', 'test accuracy')} ({columns}).",
         f"Seeds {', '.join(map(str, m.seeds))}: each seed sets the network initialisation and the data batch; "
         f"the main tables use seed {m.seeds[0]}, the stability section all seeds.",
         f"Data batch per proxy, as its paper (training images; labels only where the proxy uses them): {batches}.",
@@ -161,9 +112,9 @@ def _summary(m: Measurements, out: Path) -> list[Block]:
                     title="Spearman rho with accuracy (seed 0)", vmin=-0.2)
     rows = []
     for p in m.proxies:
-        row = [p, _orientation_text(p)]
+        row = [p, _orientation_text(p, m.higher_is_better)]
         for d in m.datasets:
-            value, _, _ = published(p, d)
+            value, _, _ = published(p, d, m.space)
             row.append(_est(m.metrics[d][p]["spearman"]) + (f" (pub. {value:.3f})" if value is not None else ""))
         rows.append(row)
     return [
@@ -179,37 +130,37 @@ def _dataset_section(m: Measurements, dataset: str, out: Path) -> list[Block]:
     name = DATASET_NAMES.get(dataset, dataset)
     seed0 = m.scores[dataset][m.seeds[0]]
     rho = {p: m.metrics[dataset][p]["spearman"].value for p in m.proxies}
-    pub = {p: published(p, dataset)[0] for p in m.proxies}
-    scatter = figures.scatter_grid(oriented(seed0), m.accuracy[dataset], out / "figures" / f"scatter_{dataset}.png",
+    pub = {p: published(p, dataset, m.space)[0] for p in m.proxies}
+    scatter = figures.scatter_grid(oriented(seed0, m.higher_is_better), m.accuracy[dataset], out / "figures" / f"scatter_{dataset}.png",
                                    title=f"{name}: oriented score rank vs test accuracy (seed 0)", rho=rho,
                                    published=pub)
-    correlation = figures.proxy_correlation(oriented(seed0))
+    correlation = figures.proxy_correlation(oriented(seed0, m.higher_is_better))
     figures.heatmap(correlation, m.proxies, m.proxies, out / "figures" / f"proxy_correlation_{dataset}.png",
                     title=f"{name}: Spearman rho between proxies (seed 0)", vmin=-1.0)
     rows, sources = [], []
     for p in m.proxies:
         e = m.metrics[dataset][p]
-        value, source, protocol = published(p, dataset)
+        value, source, protocol = published(p, dataset, m.space)
         if value is not None:
             sources.append(f"{p}: {value:.3f}, {source} ({protocol})")
         rows.append([
-            p, _orientation_text(p), _est(e["spearman"]), _est(e["kendall"]), _est(e["top10_precision"], 2),
+            p, _orientation_text(p, m.higher_is_better), _est(e["spearman"]), _est(e["kendall"]), _est(e["top10_precision"], 2),
             _est(e["argmax_accuracy"], 2), f"{e['coverage'].value:.3f}",
             f"{value:.3f}" if value is not None else "—",
             f"{e['spearman'].value - value:+.3f}" if value is not None else "",
         ])
     return [
-        Heading(2, f"{name} (`{accuracy_column(dataset)}`)"),
+        Heading(2, f"{name} (`{m.settings['metrics'][dataset]}`)"),
         Table(["proxy", "better", "rho [95% CI]", "tau [95% CI]", "top-10% [95% CI]", "arg-max acc % [95% CI]",
                "coverage", "published", "measured - published"], rows),
         Figure(f"figures/{scatter.name}",
                f"{name}: each proxy's score rank against test accuracy; red points are undefined scores "
                f"(NaN); titles give the measured rho and the published one where there is one."),
         Paragraph("Published values beside this figure: " + ("; ".join(sources) if sources else "none") + "."),
-        Paragraph(f"Protocol differences: measured on {len(m.cells):,} sampled cells, not all 15,625 (on this "
+        Paragraph(f"Protocol differences: measured on {len(m.cells):,} sampled cells, not all {m.settings.get('population', len(m.cells)):,} (on this "
                   f"dataset the sample moves params' rho by {m.sample_effect.get(dataset, math.nan):+.3f}); "
                   f"NaN policy `{m.settings['nan_policy']}`; each proxy's own batch (protocol section); "
-                  f"accuracy `{accuracy_column(dataset)}`"
+                  f"accuracy `{m.settings['metrics'][dataset]}`"
                   + (" where zero-cost-nas and GradSign used the cifar10-valid split's test accuracy."
                      if dataset == "cifar10" else ".")),
         Figure(f"figures/proxy_correlation_{dataset}.png",
@@ -274,7 +225,7 @@ def _ensemble_section(m: Measurements) -> list[Block]:
     rows = []
     for d in m.datasets:
         e = m.metrics[d][ENSEMBLE]
-        value, source, _ = published(ENSEMBLE, d)
+        value, source, _ = published(ENSEMBLE, d, m.space)
         rho_seeds = np.array(m.rho_by_seed[d][ENSEMBLE], dtype=float)
         rows.append([DATASET_NAMES.get(d, d), _est(e["spearman"]), _est(e["kendall"]), _est(e["top10_precision"], 2),
                      _est(e["argmax_accuracy"], 2), f"{np.nanmin(rho_seeds):.3f}–{np.nanmax(rho_seeds):.3f}",
@@ -287,7 +238,7 @@ def _ensemble_section(m: Measurements) -> list[Block]:
                   f"members {how}."),
         Table(["dataset", "rho [95% CI]", "tau [95% CI]", "top-10% [95% CI]", "arg-max acc % [95% CI]",
                "rho over seeds", "AZ-NAS (all cells)"], rows),
-        Paragraph(f"AZ-NAS's published values are on all 15,625 cells; on these cells params' rho differs from "
+        Paragraph(f"AZ-NAS's published values are on all NAS-Bench-201 cells; on these cells params' rho differs from "
                   f"its all-cell value by {effect}: an estimate of how much the sample alone lifts a rho (it "
                   f"differs between proxies, so it is a guide, not a correction)."),
     ]
@@ -298,14 +249,7 @@ def _linear_region_section(m: Measurements, variants: list[VariantResult]) -> li
     rows = [[v.label, _est(v.metrics["spearman"]), _est(v.metrics["kendall"]), _est(v.metrics["top10_precision"], 2),
              f"{v.agreement_with_default:.3f}", f"{v.distinct_share:.3f}", f"{v.saturated_share:.3f}"]
             for v in variants]
-    compared = [p for p in m.proxies if p in GRADIENT_BASED or p == "linear_regions"]
-    reliability = []
-    for p in compared:
-        rhos = np.array([r for d in m.datasets for r in m.rho_by_seed[d][p]], dtype=float)
-        agreements = np.array([m.seed_agreement[d][p] for d in m.datasets], dtype=float)
-        tops = np.array([m.metrics[d][p]["top10_precision"].value for d in m.datasets], dtype=float)
-        reliability.append((p, _mean(rhos), np.nanmax(rhos) - np.nanmin(rhos), _mean(agreements), _mean(tops)))
-    reliability.sort(key=lambda r: -r[1])
+    reliability = linear_region_reliability(m)
     table = [[p, f"{rho:.3f}", f"{spread:.3f}", _num(agree, 3), f"{top:.2f}"]
              for p, rho, spread, agree, top in reliability]
     return [
@@ -322,38 +266,8 @@ def _linear_region_section(m: Measurements, variants: list[VariantResult]) -> li
                   "mean rho, the range of rho over datasets and seeds, mean seed agreement of per-cell "
                   "scores, mean top-10% precision."),
         Table(["proxy", "mean rho", "rho range", "seed agreement", "top-10%"], table),
-        Paragraph(_linear_region_conclusion(default, variants, reliability)),
+        Paragraph(linear_region_conclusion(default, variants, reliability)),
     ]
-
-
-def _linear_region_conclusion(default: VariantResult, variants: list[VariantResult], reliability) -> str:
-    """Numbers first, then a verdict from three stated criteria."""
-    rhos = np.array([v.metrics["spearman"].value for v in variants], dtype=float)
-    lowest_agreement = min(v.agreement_with_default for v in variants)
-    text = (f"Across the settings the count's rho ranges from {np.nanmin(rhos):.3f} to {np.nanmax(rhos):.3f} "
-            f"(TE-NAS setting {default.metrics['spearman'].value:.3f}); the lowest agreement of a variant's "
-            f"ranking with the TE-NAS ranking is {lowest_agreement:.3f}.")
-    lr = next((r for r in reliability if r[0] == "linear_regions"), None)
-    others = [r for r in reliability if r[0] != "linear_regions"]
-    if lr is None or not others:
-        return text
-    position = [r[0] for r in reliability].index("linear_regions") + 1
-    agreements, ranges = [r[3] for r in others if math.isfinite(r[3])], [r[2] for r in others]
-    text += (f" Ranked by mean rho it is {position} of {len(reliability)} beside the gradient-based proxies; "
-             f"its rho range over datasets and seeds is {lr[2]:.3f} against {min(ranges):.3f}–{max(ranges):.3f}.")
-    if agreements and math.isfinite(lr[3]):
-        text += f" Its seed agreement is {lr[3]:.3f} against {min(agreements):.3f}–{max(agreements):.3f} for them."
-    failures = []
-    if lr[1] < float(np.median([r[1] for r in others])):
-        failures.append("its mean rho is below the gradient-based median")
-    if agreements and math.isfinite(lr[3]) and lr[3] < min(agreements):
-        failures.append("its ranking changes more between seeds than any gradient-based proxy's")
-    if np.nanmax(rhos) - np.nanmin(rhos) > 0.1:
-        failures.append("its rho moves by more than 0.1 with the input setting")
-    if failures:
-        return text + " Verdict: not a dependable criterion on this evidence: " + "; ".join(failures) + "."
-    return text + (" Verdict: as dependable as the gradient-based proxies on these criteria (mean rho at or above "
-                   "their median, seed agreement within their range, rho stable within 0.1 across settings).")
 
 
 def _files_section(m: Measurements) -> list[Block]:
@@ -380,13 +294,13 @@ def _mean(values: np.ndarray) -> float:
 
 
 def _batch_text(proxy: str) -> str:
-    size = get_proxy_class(proxy).data.batch_size
+    size = get_proxy_class(proxy.split("[", 1)[0]).data.batch_size
     # A batch of 2 only fixes the input shape: these proxies read no image content.
     return "no images" if size <= 2 else str(size)
 
 
-def _orientation_text(proxy: str) -> str:
-    return "higher" if orientation(proxy) > 0 else "lower"
+def _orientation_text(proxy: str, higher_is_better: dict[str, bool] | None = None) -> str:
+    return "higher" if orientation(proxy, higher_is_better) > 0 else "lower"
 
 
 def _est(e: Estimate, digits: int = 3) -> str:

@@ -1,6 +1,22 @@
-"""Scoring many architectures: batches per proxy, a resumable result store, progress."""
+"""Scoring many architectures: the Evaluator, executors and resumable result stores."""
 
+from zeronas.runner.evaluator import Evaluator, ScoreTable, resolve_proxy_instances
+from zeronas.runner.executors import EXECUTORS, Executor, LocalPoolExecutor, SerialExecutor, make_executor
 from zeronas.runner.scoring import score_archs
-from zeronas.runner.store import ResultStore
+from zeronas.runner.store import JsonlStore, MemoryStore, ResultStore, Store
 
-__all__ = ["ResultStore", "score_archs"]
+__all__ = [
+    "EXECUTORS",
+    "Evaluator",
+    "Executor",
+    "JsonlStore",
+    "LocalPoolExecutor",
+    "MemoryStore",
+    "ResultStore",
+    "ScoreTable",
+    "SerialExecutor",
+    "Store",
+    "make_executor",
+    "resolve_proxy_instances",
+    "score_archs",
+]

@@ -1,8 +1,21 @@
-"""Search spaces: parse, validate and enumerate architectures, and build networks."""
+"""Search spaces: parse, format, identify, sample, mutate and build architectures."""
 
-from zeronas.spaces.base import SearchSpace
+from zeronas.spaces import nb201  # noqa: F401  (registration)
+from zeronas.spaces._registry import SPACES, get_space, list_spaces, register_space
+from zeronas.spaces.base import Enumerable, SearchSpace
+from zeronas.spaces.capabilities import BatchNormFreeCopy, ConstantWeightCollapsible, LinearRegionNetwork
 from zeronas.spaces.nb201 import NB201Arch, NB201Space
 
-SPACES: dict[str, type[SearchSpace]] = {"nb201": NB201Space}
-
-__all__ = ["SPACES", "NB201Arch", "NB201Space", "SearchSpace"]
+__all__ = [
+    "SPACES",
+    "BatchNormFreeCopy",
+    "ConstantWeightCollapsible",
+    "Enumerable",
+    "LinearRegionNetwork",
+    "NB201Arch",
+    "NB201Space",
+    "SearchSpace",
+    "get_space",
+    "list_spaces",
+    "register_space",
+]

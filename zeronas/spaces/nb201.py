@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
+from zeronas.data.datasets import DatasetSpec, get_dataset
 from zeronas.errors import ArchitectureError
-from zeronas.spaces.base import SearchSpace
+from zeronas.spaces._registry import register_space
+from zeronas.spaces.base import Enumerable, SearchSpace
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # (target node, source node) of each of the 6 edges, in the order of the architecture string.
@@ -146,10 +149,6 @@ class ResidualReduction(nn.Module):
 class NB201Network(nn.Module):
     """The NAS-Bench-201 network for one cell; ``forward`` returns the logits."""
 
-    # Channels mix only through Conv/Linear sums, so epsinas may evaluate it at width one
-    # without a check (tests/proxies/test_epsinas.py verifies this on many cells).
-    constant_weight_collapsible = True
-
     def __init__(self, arch: NB201Arch, *, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5):
         super().__init__()
         self.arch = arch
@@ -171,6 +170,11 @@ class NB201Network(nn.Module):
         out = self.lastact(self.cells(self.stem(x)))
         return self.classifier(torch.flatten(self.global_pooling(out), 1))
 
+    def collapses_under_constant_weights(self) -> bool:
+        # Channels mix only through Conv/Linear sums, so epsinas may evaluate it at width one
+        # without a check (tests/proxies/test_epsinas.py verifies this on many cells).
+        return True
+
     def linear_region_network(self) -> nn.Module:
         """The thin network TE-NAS counts linear regions on: one cell of width 1, no stem, no reductions.
 
@@ -185,6 +189,25 @@ class NB201Network(nn.Module):
             nn.Flatten(),
             nn.Linear(1, self.num_classes),
         )
+
+    def batchnorm_free_copy(self) -> nn.Module:
+        """The ``bn=False`` copy zero-cost-nas scores SynFlow on (``get_prunable_copy(bn=False)``).
+
+        zero-cost-nas's NAS-Bench-201 model (``foresight/models/nasbench2.py``) passes
+        ``use_bn=False`` to the stem, the cells and the head, but builds the stride-2 residual
+        blocks' ReLU-Conv-BN units with their default ``use_bn=True``: their two BatchNorms stay.
+        So this deep copy replaces every other BatchNorm (stem, cells, ``lastact``) by an
+        identity and keeps those of each :class:`ResidualReduction` unchanged.
+        """
+        import copy
+
+        work = copy.deepcopy(self)
+        kept = {id(m) for block in work.modules() if isinstance(block, ResidualReduction) for m in block.modules()}
+        for parent in list(work.modules()):
+            for child_name, child in list(parent.named_children()):
+                if isinstance(child, nn.modules.batchnorm._BatchNorm) and id(child) not in kept:
+                    setattr(parent, child_name, nn.Identity())
+        return work
 
 
 def build(arch: NB201Arch | str, *, num_classes: int = 10) -> NB201Network:
@@ -215,19 +238,60 @@ def canonical_order() -> list[NB201Arch]:
     return [NB201Arch(ops) for ops in itertools.product(OPS, repeat=6)]  # type: ignore[misc]
 
 
-class NB201Space(SearchSpace):
-    """NAS-Bench-201; ``all_archs`` follows the official index of the ground-truth table."""
+@register_space
+class NB201Space(SearchSpace, Enumerable):
+    """NAS-Bench-201: 6 edges, 5 operations each; ``all_archs`` follows the official index.
+
+    The identity of a cell is its architecture string: NAS-Bench-201 trained every one of the
+    15,625 strings, isomorphic cells included, so each has its own ground truth.
+    """
 
     name = "nb201"
 
     def parse(self, text: str) -> NB201Arch:
         return parse(text)
 
+    def format(self, arch: NB201Arch) -> str:
+        return str(as_arch(arch))
+
+    def identity(self, arch: NB201Arch | str) -> str:
+        return str(as_arch(arch))
+
+    def decisions(self, arch: NB201Arch | str) -> tuple[str, ...]:
+        return as_arch(arch).ops
+
+    def sample(self, rng: np.random.Generator) -> NB201Arch:
+        return NB201Arch(tuple(OPS[int(i)] for i in rng.integers(len(OPS), size=len(EDGES))))  # type: ignore[arg-type]
+
+    def mutate(self, arch: NB201Arch | str, rng: np.random.Generator) -> NB201Arch:
+        arch = as_arch(arch)
+        edge = int(rng.integers(len(EDGES)))
+        others = [op for op in OPS if op != arch.ops[edge]]
+        return _with_op(arch, edge, others[int(rng.integers(len(others)))])
+
+    def neighbours(self, arch: NB201Arch | str) -> list[NB201Arch]:
+        arch = as_arch(arch)
+        return [_with_op(arch, edge, op) for edge in range(len(EDGES)) for op in OPS if op != arch.ops[edge]]
+
+    def build(self, arch: NB201Arch | str, dataset: DatasetSpec | str = "cifar10") -> nn.Module:
+        return build(arch, num_classes=get_dataset(dataset).num_classes)
+
     def all_archs(self) -> Sequence[NB201Arch]:
         return _archs_in_index_order(str(self.data_dir) if self.data_dir is not None else None)
 
-    def build(self, arch: NB201Arch | str, *, num_classes: int = 10) -> nn.Module:
-        return build(arch, num_classes=num_classes)
+    def index_of(self, arch: NB201Arch | str) -> int:
+        return _index_in_order(str(self.data_dir) if self.data_dir is not None else None)[as_arch(arch)]
+
+
+def _with_op(arch: NB201Arch, edge: int, op: str) -> NB201Arch:
+    ops = list(arch.ops)
+    ops[edge] = op
+    return NB201Arch(tuple(ops))  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=4)
+def _index_in_order(data_dir: str | None) -> dict[NB201Arch, int]:
+    return {arch: i for i, arch in enumerate(_archs_in_index_order(data_dir))}
 
 
 @lru_cache(maxsize=4)

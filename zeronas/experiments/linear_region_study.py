@@ -11,15 +11,17 @@ the report's own seeds.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from zeronas.benchmarks import Benchmark
 from zeronas.evaluate.metrics import Estimate, paired_spearman, ranking_metrics
 from zeronas.proxies.linear_regions import LinearRegions
-from zeronas.runner import ResultStore, score_archs
-from zeronas.spaces import SearchSpace
+from zeronas.runner import Evaluator, Store
+from zeronas.runner.executors import Executor
 
 PROXY = "linear_regions"
 
@@ -46,32 +48,32 @@ class VariantResult:
 
 
 def linear_region_study(
-    space: SearchSpace,
-    cells: list[Any],
+    benchmark: str | Benchmark,
+    cells: Sequence[Any],
     accuracy: np.ndarray,
     *,
     dataset: str,
-    store: ResultStore,
+    store: Store | None = None,
+    executor: Executor | None = None,
     resamples: int = 1000,
     data_dir: str | os.PathLike[str] | None = None,
-    workers: int = 1,
     progress: bool = True,
 ) -> list[VariantResult]:
-    """Score ``cells`` with each variant of the count (seed 0) and measure it against ``accuracy``."""
+    """Score ``cells`` with every variant of the count at once (seed 0) and measure each against ``accuracy``."""
+    variants = [LinearRegions(**options) for _, options in VARIANTS]
+    evaluator = Evaluator(benchmark, dataset=dataset, proxies=variants, seed=0, store=store, executor=executor,
+                          data_dir=data_dir, progress=progress)
+    table = evaluator.score(cells)
+    default_scores = table[variants[0].key]
     results = []
-    default_scores = None
-    for label, options in VARIANTS:
-        scores = score_archs(space, cells, dataset=dataset, proxies=[PROXY], seed=0, options={PROXY: options},
-                             data_dir=data_dir, store=store, workers=workers, progress=progress)[PROXY]
-        if default_scores is None:
-            default_scores = scores
-        samples = options.get("samples", LinearRegions().samples)
+    for (label, options), proxy in zip(VARIANTS, variants, strict=True):
+        scores = table[proxy.key]
         finite = scores[np.isfinite(scores)]
         results.append(VariantResult(
             label=label, options=dict(options),
             metrics=ranking_metrics(scores, accuracy, nan_policy="drop", resamples=resamples, seed=0),
             agreement_with_default=paired_spearman(scores, default_scores),
             distinct_share=float(np.unique(finite).size / max(1, finite.size)),
-            saturated_share=float(np.mean(finite >= samples)) if finite.size else float("nan"),
+            saturated_share=float(np.mean(finite >= proxy.samples)) if finite.size else float("nan"),
         ))
     return results

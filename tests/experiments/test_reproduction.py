@@ -8,15 +8,15 @@ from scipy import stats
 
 from zeronas.data import load_nb201_table
 from zeronas.errors import ZeronasUserError
-from zeronas.report.build import measure
+from zeronas.experiments.reproduction import ReproductionConfig, measure
 from zeronas.spaces.nb201 import count_parameters
 
 
 def test_measure_matches_the_table_and_resumes(tmp_path):
     results = tmp_path / "results.jsonl"
-    kwargs = dict(datasets=["cifar10"], sample=12, seeds=2, proxies=["params", "flops", "synflow"],
-                  selection_sample=10, resamples=50, progress=False)
-    m = measure(results, **kwargs)
+    config = ReproductionConfig(datasets=("cifar10",), sample=12, seeds=2, proxies=("params", "flops", "synflow"),
+                                selection_sample=10, resamples=50)
+    m = measure(config, store=results, progress=False)
     table = load_nb201_table()
     index = [table.index_of(c) for c in m.cells]
     accuracy = table.column("cifar10_test_acc")[index]
@@ -28,23 +28,23 @@ def test_measure_matches_the_table_and_resumes(tmp_path):
     assert m.ensemble_members and set(m.ensemble_members) <= {"params", "flops", "synflow"}
     assert m.ensemble_selection["cells"] == 10
     lines = results.read_text().count("\n")
-    again = measure(results, **kwargs)  # everything stored: nothing rescored, same numbers
+    again = measure(config, store=results, progress=False)  # everything stored: nothing rescored, same numbers
     assert results.read_text().count("\n") == lines
     assert again.metrics == m.metrics and again.ensemble_members == m.ensemble_members
 
 
 def test_bad_report_arguments_are_user_errors(tmp_path):
-    with pytest.raises(ZeronasUserError, match="datasets"):
-        measure(tmp_path / "r.jsonl", datasets=["mnist"])
+    with pytest.raises(ZeronasUserError, match="dataset"):
+        measure(ReproductionConfig(datasets=("mnist",)), store=tmp_path / "r.jsonl")
     with pytest.raises(ZeronasUserError, match="seeds"):
-        measure(tmp_path / "r.jsonl", seeds=0)
+        ReproductionConfig(seeds=0)
     with pytest.raises(ZeronasUserError, match="not among"):
-        measure(tmp_path / "r.jsonl", datasets=["cifar10"], sample=5, proxies=["params"], ensemble_members=["flops"],
-                progress=False)
+        measure(ReproductionConfig(datasets=("cifar10",), sample=5, proxies=("params",), ensemble_members=("flops",)),
+                store=tmp_path / "r.jsonl", progress=False)
 
 
 def test_cell_rank_shift_by_hand():
-    from zeronas.report.build import _cell_rank_shift
+    from zeronas.experiments.reproduction import _cell_rank_shift
 
     # ranks/3 percentiles: seed a = 33.3 66.7 100, seed b = 100 66.7 33.3 -> shifts 66.7, 0, 66.7
     a, b = np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zeronas
-from zeronas.report import PUBLISHED, published
+from zeronas.experiments import PUBLISHED, published
 
 
 def test_every_entry_is_a_registered_proxy_or_the_ensemble():

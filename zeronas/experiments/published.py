@@ -56,9 +56,10 @@ PUBLISHED: dict[str, Published] = {
 }
 
 
-def published(proxy: str, dataset: str) -> tuple[float | None, str, str]:
-    """``(rho, source, protocol)`` for ``proxy`` on ``dataset``; rho is None where nothing is published."""
-    entry = PUBLISHED.get(proxy)
+def published(proxy: str, dataset: str, benchmark: str = "nb201") -> tuple[float | None, str, str]:
+    """``(rho, source, protocol)`` for ``proxy`` on ``dataset`` of ``benchmark``; rho is None where nothing is
+    published (the table holds NAS-Bench-201 values only)."""
+    entry = PUBLISHED.get(proxy) if benchmark == "nb201" else None
     if entry is None:
         return None, "", ""
     protocol = entry.protocol

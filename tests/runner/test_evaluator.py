@@ -1,0 +1,88 @@
+"""The Evaluator: proxy instances as result keys, resuming, legacy records, executors, user proxies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import CONV_CELL, DEAD_CELL, MIXED_CELL
+from zeronas.experiments import CorrelateConfig, correlate
+from zeronas.proxies import Proxy
+from zeronas.proxies.linear_regions import LinearRegions
+from zeronas.runner import Evaluator, LocalPoolExecutor, MemoryStore
+from zeronas.runner.store import JsonlStore
+
+CELLS = [MIXED_CELL, DEAD_CELL, CONV_CELL]
+
+
+def test_two_configurations_of_one_proxy_are_scored_and_stored_apart(tmp_path):
+    store = JsonlStore(tmp_path / "r.jsonl")
+    together = Evaluator("nb201", dataset="cifar10", proxies=[LinearRegions(crop=3), LinearRegions(crop=8)],
+                         store=store, progress=False).score(CELLS)
+    assert together.keys() == ["linear_regions", "linear_regions[crop=8]"]
+    assert sorted({r["proxy"] for r in store}) == ["linear_regions", "linear_regions[crop=8]"]
+    for proxy in (LinearRegions(crop=3), LinearRegions(crop=8)):
+        alone = Evaluator("nb201", dataset="cifar10", proxies=[proxy], progress=False).score(CELLS)
+        np.testing.assert_array_equal(together[proxy.key], alone[proxy.key])
+    assert not np.array_equal(together["linear_regions"], together["linear_regions[crop=8]"])
+
+
+def test_error_records_are_rescored_and_stored_scores_reused(tmp_path):
+    path = tmp_path / "r.jsonl"
+    first = Evaluator("nb201", dataset="cifar10", proxies=["params"], store=JsonlStore(path), progress=False)
+    values = first.score(CELLS)["params"]
+    # Turn one stored score into an error: a resumed run must compute it again, not trust it.
+    records = [r for r in JsonlStore(path)]
+    broken = tmp_path / "broken.jsonl"
+    store = JsonlStore(broken)
+    store.add_many([{**r, "value": None, "status": "error", "reason": "RuntimeError: boom"} if r["arch"] == CELLS[0]
+                    else r for r in records])
+    store.close()
+    resumed = Evaluator("nb201", dataset="cifar10", proxies=["params"], store=JsonlStore(broken), progress=False)
+    np.testing.assert_array_equal(resumed.score(CELLS)["params"], values)
+    statuses = [r["status"] for r in JsonlStore(broken).records.values()]
+    assert statuses == ["ok"] * 3  # the error was superseded by a fresh score
+
+
+def test_records_of_the_previous_format_are_found_by_their_batch_identity():
+    evaluator = Evaluator("nb201", dataset="cifar10", proxies=["synflow"], progress=False)
+    batch = evaluator.batches()[evaluator.proxies[0].data]
+    legacy = {"space": "nb201", "arch": MIXED_CELL, "dataset": "cifar10", "proxy": "synflow",
+              "proxy_version": evaluator.proxies[0].version, "options": evaluator.proxies[0].options(), "seed": 0,
+              "batch": batch.legacy_digest, "value": 123.5, "status": "ok", "reason": "", "seconds": 0.1}
+    evaluator.store = MemoryStore([legacy])
+    assert evaluator.score([MIXED_CELL])["synflow"].tolist() == [123.5]  # found, not rescored
+
+
+def test_the_pool_ships_a_context_once_per_worker_and_matches_serial():
+    serial = Evaluator("nb201", dataset="cifar10", proxies=["params", "naswot"], progress=False).score(CELLS)
+    with LocalPoolExecutor(2) as pool:
+        for _ in range(2):  # a second call with the same context sends no data again
+            pooled = Evaluator("nb201", dataset="cifar10", proxies=["params", "naswot"], executor=pool,
+                               progress=False).score(CELLS)
+        assert pool.contexts_sent == 2
+        other_seed = Evaluator("nb201", dataset="cifar10", proxies=["params"], seed=1, executor=pool,
+                               progress=False).score(CELLS[:2])
+        assert pool.contexts_sent == 4
+    for key in ("params", "naswot"):
+        np.testing.assert_allclose(pooled[key], serial[key], rtol=1e-5, equal_nan=True)
+    np.testing.assert_array_equal(other_seed["params"], serial["params"][:2])
+
+
+class NegativeParameterCount(Proxy):
+    """A user's own proxy, not registered: minus the parameter count, so lower is better."""
+
+    name = "negative_params"
+    higher_is_better = False
+
+    def compute(self, model, inputs, targets):
+        return -float(sum(p.numel() for p in model.parameters()))
+
+
+def test_an_unregistered_lower_is_better_proxy_works_in_correlate_and_ensembles():
+    config = CorrelateConfig(dataset="cifar10", sample=15, seed=0, proxies=("params", NegativeParameterCount()),
+                             ensemble=("params", "negative_params"))
+    result = correlate(config, progress=False).correlations
+    assert result["negative_params"].spearman == pytest.approx(result["params"].spearman)
+    assert result["negative_params"].raw_spearman == pytest.approx(-result["params"].spearman)
+    assert result["ensemble"].spearman == pytest.approx(result["params"].spearman)

@@ -1,0 +1,115 @@
+"""The interface every benchmark implements: a space, its datasets, and ground truth by identity."""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from zeronas.errors import ZeronasUserError
+from zeronas.spaces.base import SearchSpace
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A ground-truth quantity: its name, unit, orientation and what it measures."""
+
+    name: str
+    higher_is_better: bool = True
+    unit: str = "%"
+    description: str = ""
+
+
+class MissingGroundTruth(ZeronasUserError):
+    """An architecture has no ground truth for the requested dataset and metric."""
+
+
+class Benchmark(ABC):
+    """A search space with trained ground truth on one or more datasets.
+
+    Ground truth is looked up by architecture identity (``space.identity``), never by position,
+    so any list of architectures of the space can be paired with it.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    # Cells a correlation draws when the user names no sample size (None: the whole population).
+    default_sample: ClassVar[int | None] = None
+    # Options the benchmark's papers use for a proxy given by name, e.g. epsinas' weights.
+    proxy_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
+        self.data_dir = data_dir
+
+    @property
+    @abstractmethod
+    def space(self) -> SearchSpace:
+        """The search space the architectures come from."""
+
+    @property
+    @abstractmethod
+    def datasets(self) -> tuple[str, ...]:
+        """Dataset names (see :mod:`zeronas.data.datasets`) with ground truth."""
+
+    @abstractmethod
+    def metrics(self, dataset: str) -> dict[str, Metric]:
+        """The ground-truth metrics available for ``dataset``, by name."""
+
+    @abstractmethod
+    def default_metric(self, dataset: str) -> str:
+        """The metric correlations use unless told otherwise."""
+
+    @abstractmethod
+    def population(self, dataset: str, metric: str | None = None) -> Sequence[Any]:
+        """Every architecture with ground truth for ``dataset`` and ``metric``, in a fixed order."""
+
+    @abstractmethod
+    def _lookup(self, identities: Sequence[str], dataset: str, metric: str) -> np.ndarray:
+        """Values for ``identities`` (float64), NaN where an identity has no value."""
+
+    def params_metric(self, dataset: str) -> str | None:
+        """The metric recording parameter counts over the whole population, if there is one.
+
+        Reports use it to measure how far a sample moves a correlation from its all-cell value.
+        """
+        return None
+
+    def check_dataset(self, dataset: str) -> str:
+        if dataset not in self.datasets:
+            raise ZeronasUserError(
+                f"benchmark {self.name!r} has no dataset {dataset!r}; choose from {', '.join(self.datasets)}"
+            )
+        return dataset
+
+    def metric(self, dataset: str, metric: str | None = None) -> Metric:
+        """The :class:`Metric` named ``metric`` (default: the dataset's default) for ``dataset``."""
+        available = self.metrics(self.check_dataset(dataset))
+        name = metric or self.default_metric(dataset)
+        if name not in available:
+            shown = ", ".join(list(available)[:6]) + (", ..." if len(available) > 6 else "")
+            raise ZeronasUserError(
+                f"benchmark {self.name!r} has no metric {name!r} for {dataset}; choose from {shown} "
+                f"(all: 'zeronas list --benchmarks')"
+            )
+        return available[name]
+
+    def ground_truth(self, archs: Sequence[Any], dataset: str, metric: str | None = None) -> np.ndarray:
+        """Ground truth of each architecture (float64, in ``archs`` order), looked up by identity.
+
+        Raises :class:`MissingGroundTruth` (one line) if any architecture has none.
+        """
+        chosen = self.metric(dataset, metric)
+        identities = [self.space.identity(self.space.as_arch(a)) for a in archs]
+        values = np.asarray(self._lookup(identities, dataset, chosen.name), dtype=np.float64)
+        missing = np.flatnonzero(~np.isfinite(values))
+        if missing.size:
+            first = self.space.format(self.space.as_arch(archs[int(missing[0])]))
+            raise MissingGroundTruth(
+                f"{self.name} has no {chosen.name} on {dataset} for {missing.size} of {len(archs)} architectures "
+                f"(first: {first!r}); use architectures from the benchmark's population"
+            )
+        return values

@@ -1,0 +1,221 @@
+"""The Evaluator: score architectures of a space with proxy instances, resumably.
+
+Everything above the proxies (correlations, reports, studies, search) gets its scores here:
+an Evaluator binds a space (or a benchmark's space), a dataset, proxy instances and a seed,
+reads what its :class:`~zeronas.runner.store.Store` already holds, sends the rest to an
+:class:`~zeronas.runner.executors.Executor`, and writes the results from this process only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from zeronas._progress import Progress
+from zeronas.data.datasets import get_dataset
+from zeronas.data.images import ImageBatch, load_batch
+from zeronas.errors import ZeronasUserError
+from zeronas.proxies import DataRecipe, Proxy, get_proxy
+from zeronas.runner.executors import Executor, SerialExecutor
+from zeronas.runner.store import ResultStore, Store, record_key
+from zeronas.runner.task import Job, ScoringContext, base_record
+from zeronas.spaces._registry import get_space
+from zeronas.spaces.base import SearchSpace
+
+
+@dataclass
+class ScoreTable:
+    """Scores keyed by architecture identity and proxy key.
+
+    ``values[key]`` and ``status[key]`` are arrays in ``archs`` order; NaN where a score is
+    undefined (``status`` says ``nan`` or ``error``). Orientation per key in ``higher_is_better``.
+    """
+
+    archs: list[Any]
+    identities: list[str]
+    values: dict[str, np.ndarray]
+    status: dict[str, np.ndarray]
+    higher_is_better: dict[str, bool]
+    seconds: dict[str, float] = field(default_factory=dict)  # recorded scoring time per proxy key
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        try:
+            return self.values[key]
+        except KeyError:
+            raise ZeronasUserError(f"no scores for {key!r}; the table has {', '.join(self.values)}") from None
+
+    def keys(self) -> list[str]:
+        return list(self.values)
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        return dict(self.values)
+
+
+def resolve_proxy_instances(
+    proxies: Sequence[str | Proxy],
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    defaults: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Proxy]:
+    """Proxy instances, one per distinct key, in first-seen order.
+
+    Names are configured by ``options[name]`` over the benchmark's ``defaults[name]`` (e.g.
+    epsinas' NB101 weights); instances pass through as given.
+    """
+    options, defaults = dict(options or {}), dict(defaults or {})
+    if isinstance(proxies, (str, Proxy)):
+        proxies = [proxies]
+    names = {p for p in proxies if isinstance(p, str)}
+    unused = set(options) - names
+    if unused:
+        raise ZeronasUserError(f"options given for proxies not scored: {', '.join(sorted(unused))}")
+    resolved: dict[str, Proxy] = {}
+    for p in proxies:
+        proxy = p if isinstance(p, Proxy) else get_proxy(p, **{**defaults.get(p, {}), **options.get(p, {})})
+        resolved.setdefault(proxy.key, proxy)
+    if not resolved:
+        raise ZeronasUserError("no proxies given; pass proxies=('gradsign', ...) (see zeronas.list_proxies())")
+    return list(resolved.values())
+
+
+class Evaluator:
+    """Scores of ``proxies`` on architectures of ``space`` for one dataset and seed.
+
+    ``space`` is a space or benchmark (or its registered name); a benchmark also supplies
+    its papers' proxy defaults (``proxy_defaults``). Each proxy sees the minibatch of its
+    paper (``Proxy.data``), drawn with ``seed``; each network is initialised after
+    ``torch.manual_seed(seed)``. Scores already in ``store`` are reused (``error`` records are
+    retried), so a killed run resumes where it stopped.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace | Any,
+        *,
+        dataset: str,
+        proxies: Sequence[str | Proxy],
+        seed: int = 0,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+        store: Store | None = None,
+        executor: Executor | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+    ) -> None:
+        from zeronas.benchmarks import Benchmark, get_benchmark, list_benchmarks
+
+        defaults: Mapping[str, Mapping[str, Any]] = {}
+        if isinstance(space, str) and space in list_benchmarks():
+            space = get_benchmark(space, data_dir)
+        if isinstance(space, Benchmark):
+            benchmark = space
+            benchmark.check_dataset(dataset)
+            defaults = getattr(benchmark, "proxy_defaults", {})
+            space = benchmark.space
+        self.space = get_space(space, data_dir)
+        self.dataset = get_dataset(dataset)
+        self.proxies = resolve_proxy_instances(proxies, options, defaults)
+        self._defaults, self._options = defaults, dict(options or {})
+        self.seed = int(seed)
+        self.store = store if store is not None else ResultStore()
+        self.executor = executor if executor is not None else SerialExecutor()
+        self.data_dir = data_dir
+        self.progress = progress
+        self._batches: dict[DataRecipe, ImageBatch] | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        return [p.key for p in self.proxies]
+
+    def key_for(self, proxy: str | Proxy) -> str:
+        """The result key that ``proxy`` (a key, a name as this Evaluator configures it, or an instance) has here."""
+        if isinstance(proxy, Proxy):
+            return proxy.key
+        if proxy in self.keys:
+            return proxy
+        return resolve_proxy_instances([proxy], {k: v for k, v in self._options.items() if k == proxy},
+                                       self._defaults)[0].key
+
+    def batches(self) -> dict[DataRecipe, ImageBatch]:
+        if self._batches is None:
+            self._batches = {
+                recipe: load_batch(self.dataset.name, batch_size=recipe.batch_size, seed=self.seed,
+                                   normalization=recipe.normalization, augment=recipe.augment, data_dir=self.data_dir)
+                for recipe in dict.fromkeys(p.data for p in self.proxies)
+            }
+        return self._batches
+
+    def _context(self) -> ScoringContext:
+        batches = self.batches()
+        token = hashlib.sha256(repr((
+            self.space.name, self.dataset.name, self.seed, [p.key for p in self.proxies],
+            sorted(b.digest for b in batches.values()),
+        )).encode()).hexdigest()[:16]
+        return ScoringContext(space=self.space, dataset=self.dataset, seed=self.seed, proxies=tuple(self.proxies),
+                              batches=batches, token=token)
+
+    def _lookup(self, context: ScoringContext, arch: Any, proxy: Proxy) -> dict[str, Any] | None:
+        batch = context.batches[proxy.data]
+        record = base_record(context, arch, proxy, batch)
+        found = self.store.get(record_key(record))
+        if found is None and batch.legacy_digest:
+            found = self.store.get(record_key({**record, "batch": batch.legacy_digest}))
+        return found
+
+    def score(self, archs: Sequence[Any]) -> ScoreTable:
+        """Score every architecture (objects or text) with every proxy; returns a :class:`ScoreTable`."""
+        archs = [self.space.as_arch(a) for a in archs]
+        context = self._context()
+        found: dict[tuple[int, str], dict[str, Any]] = {}
+        jobs: list[Job] = []
+        job_rows: dict[int, list[int]] = {}  # a job per distinct identity; rows that share it
+        by_identity: dict[str, int] = {}
+        identities = [self.space.identity(a) for a in archs]
+        for row, (arch, identity) in enumerate(zip(archs, identities, strict=True)):
+            if identity in by_identity:
+                job_rows[by_identity[identity]].append(row)
+                continue
+            missing = []
+            for proxy in self.proxies:
+                record = self._lookup(context, arch, proxy)
+                if record is None:
+                    missing.append(proxy.key)
+                else:
+                    found[(row, proxy.key)] = record
+            by_identity[identity] = row
+            job_rows[row] = [row]
+            if missing:
+                jobs.append(Job(arch=arch, proxy_keys=tuple(missing)))
+        row_of_job = {id(job): by_identity[self.space.identity(job.arch)] for job in jobs}
+        label = f"{self.dataset.name} {','.join(self.keys)}"
+        with Progress(len(by_identity), label, enabled=self.progress) as bar:
+            bar.skip(len(by_identity) - len(jobs))
+            for job, records in self.executor.run(context, jobs):
+                self.store.add_many(records)
+                first = row_of_job[id(job)]
+                for record in records:
+                    found[(first, record["proxy"])] = record
+                bar.advance()
+        self.store.flush()
+        return self._table(archs, identities, found, job_rows)
+
+    def _table(self, archs, identities, found, job_rows) -> ScoreTable:
+        n = len(archs)
+        values = {k: np.full(n, np.nan) for k in self.keys}
+        status = {k: np.full(n, "error", dtype=object) for k in self.keys}
+        seconds = dict.fromkeys(self.keys, 0.0)
+        for first, rows in job_rows.items():
+            for key in self.keys:
+                record = found.get((first, key))
+                if record is None:
+                    continue
+                value = record.get("value")
+                for row in rows:
+                    values[key][row] = np.nan if value is None else float(value)
+                    status[key][row] = record.get("status", "ok")
+                seconds[key] += float(record.get("seconds") or 0.0)
+        return ScoreTable(archs=archs, identities=identities, values=values, status=status,
+                          higher_is_better={p.key: p.higher_is_better for p in self.proxies}, seconds=seconds)
