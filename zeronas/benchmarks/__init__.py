@@ -1,6 +1,6 @@
 """Benchmarks: a search space plus trained ground truth, looked up by architecture identity."""
 
-from zeronas.benchmarks import nb201  # noqa: F401  (registration)
+from zeronas.benchmarks import nb101, nb201  # noqa: F401  (registration)
 from zeronas.benchmarks._registry import get_benchmark, list_benchmarks, register_benchmark
 from zeronas.benchmarks.base import Benchmark, Metric, MissingGroundTruth
 

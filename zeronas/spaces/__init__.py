@@ -1,6 +1,6 @@
 """Search spaces: parse, format, identify, sample, mutate and build architectures."""
 
-from zeronas.spaces import nb201  # noqa: F401  (registration)
+from zeronas.spaces import nb101, nb201  # noqa: F401  (registration)
 from zeronas.spaces._registry import SPACES, get_space, list_spaces, register_space
 from zeronas.spaces.base import Enumerable, SearchSpace
 from zeronas.spaces.capabilities import BatchNormFreeCopy, ConstantWeightCollapsible, LinearRegionNetwork
