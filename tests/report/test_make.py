@@ -15,6 +15,8 @@ from zeronas.experiments.linear_region_study import VARIANTS
 from zeronas.experiments.reproduction import ReproductionConfig
 from zeronas.report import make_report
 
+pytestmark = pytest.mark.slow  # the module scores a whole small report
+
 PROXIES = ["params", "flops", "synflow", "linear_regions"]
 ARGS = ["report", "--datasets", "cifar10,imagenet16", "--sample", "10", "--seeds", "2",
         "--proxies", ",".join(PROXIES), "--selection-sample", "10", "--resamples", "50", "--no-progress"]

@@ -54,6 +54,7 @@ def test_records_of_the_previous_format_are_found_by_their_batch_identity():
     assert evaluator.score([MIXED_CELL])["synflow"].tolist() == [123.5]  # found, not rescored
 
 
+@pytest.mark.slow
 def test_the_pool_ships_a_context_once_per_worker_and_matches_serial():
     serial = Evaluator("nb201", dataset="cifar10", proxies=["params", "naswot"], progress=False).score(CELLS)
     with LocalPoolExecutor(2) as pool:

@@ -21,6 +21,7 @@ def space():
     return NB201Space(None)
 
 
+@pytest.mark.slow
 def test_worker_processes_give_the_serial_scores(space, tmp_path):
     cells = [space.parse(c) for c in CELLS]
     serial = score_archs(space, cells, dataset="cifar10", proxies=PROXIES, seed=1, progress=False)
@@ -35,6 +36,7 @@ def test_worker_processes_give_the_serial_scores(space, tmp_path):
     assert sorted((r["arch"], r["proxy"]) for r in lines) == sorted((c, p) for c in CELLS for p in PROXIES)
 
 
+@pytest.mark.slow
 def test_a_resumed_parallel_run_scores_only_what_is_missing(space, tmp_path):
     path = tmp_path / "scores.jsonl"
     cells = [space.parse(c) for c in CELLS]
