@@ -57,6 +57,8 @@ def test_correlate_json_against_the_ground_truth(tmp_path, capsys):
         (["score", "1", "--proxies", "epsinas", "--option", "gradsign.reduction=mean"], "options given for proxies not scored"),
         (["score", "1", "--option", "reduction"], "expected PROXY.OPTION=VALUE"),
         (["correlate", "--metric", "nonsense", "--sample", "2"], "no metric 'nonsense'"),
+        (["score", "1", "--seed", "-1"], "non-negative"),
+        (["score", "--file", sys.executable], "cannot be read as text"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(argv, fragment):
@@ -105,3 +107,17 @@ def test_space_is_an_alias_of_benchmark_and_ntk_is_reported_oriented(capsys):
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)["ntk"]
     assert out["higher_is_better"] is False and out["raw_spearman"] == pytest.approx(-out["spearman"])
+
+
+def test_a_lower_is_better_metric_is_oriented(capsys, table):
+    from scipy.stats import spearmanr
+
+    from zeronas.evaluate import sample_indices
+
+    metric = "hw_edgegpu_latency_cifar10"
+    assert main(["correlate", "--sample", "8", "--seed", "2", "--proxies", "params", "--metric", metric, "--json",
+                 "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)["params"]
+    cells = sample_indices(len(table), 8, 2)
+    raw = spearmanr(table.column("params_M_cifar10")[cells], table.column(metric)[cells]).statistic
+    assert out["spearman"] == pytest.approx(-raw)  # lower latency is better: larger models rank "worse"

@@ -37,6 +37,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
 def _proxy_list(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
@@ -86,7 +96,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated proxy names (default: %(default)s)")
     parser.add_argument("--option", type=_proxy_option, action="append", default=[], metavar="PROXY.OPTION=VALUE",
                         help="a proxy option, e.g. gradalign.aggregation=global (repeatable; JSON values)")
-    parser.add_argument("--seed", type=int, default=0, help="data batch and initialisation seed")
+    parser.add_argument("--seed", type=_non_negative_int, default=0, help="data batch and initialisation seed")
     parser.add_argument("--data-dir", default=None, help="data directory (default: $ZERONAS_DATA, then ../shared/data)")
     _workers(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -206,7 +216,12 @@ def _read_archs(args: argparse.Namespace) -> list[str]:
     if args.file is not None:
         if not args.file.is_file():
             raise ZeronasUserError(f"architecture file {str(args.file)!r} does not exist; pass an existing --file")
-        items += [line.strip() for line in args.file.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        try:
+            text = args.file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ZeronasUserError(f"architecture file {str(args.file)!r} cannot be read as text ({type(exc).__name__}); "
+                                   "pass a text file with one architecture per line") from None
+        items += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
     if not items:
         raise ZeronasUserError("no architectures given; pass architecture strings, indices or --file")
     return items

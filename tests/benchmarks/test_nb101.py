@@ -258,3 +258,8 @@ def test_a_reproduction_report_runs_on_nb101(tmp_path):
     assert m.metrics["cifar10"]["params"]["spearman"].value == pytest.approx(expected)
     text = paths["markdown"].read_text()
     assert "`nb101`" in text and "test_acc_108ep" in text and "NAS-Bench-201" not in text.split("## Summary")[0]
+
+
+def test_the_nb101_space_scores_with_the_benchmark_defaults():
+    keys = Evaluator(get_benchmark("nb101").space, dataset="cifar10", proxies=["epsinas"], progress=False).keys
+    assert keys == ["epsinas[weights=[0.0001,10.0]]"]

@@ -50,3 +50,21 @@ def test_cell_rank_shift_by_hand():
     a, b = np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])
     assert _cell_rank_shift([a, b]) == pytest.approx(200.0 / 3 * 2 / 3)
     assert _cell_rank_shift([a, a, a]) == 0.0
+
+
+def test_ensemble_selection_without_spare_cells_is_a_one_line_error(tmp_path):
+    with pytest.raises(ZeronasUserError, match="no cells are left"):
+        measure(ReproductionConfig(datasets=("cifar10",), sample=None, proxies=("params",)), store=tmp_path / "r.jsonl",
+                progress=False)
+
+
+def test_the_linear_region_study_leaves_out_crops_larger_than_the_images():
+    from zeronas.benchmarks import get_benchmark
+    from zeronas.experiments.linear_region_study import VARIANTS, applies_to, linear_region_study
+
+    bench = get_benchmark("nb201")
+    cells = bench.population("imagenet16")[:3]
+    results = linear_region_study(bench, cells, bench.ground_truth(cells, "imagenet16"), dataset="imagenet16",
+                                  resamples=10, progress=False)
+    assert [r.label for r in results] == [label for label, o in VARIANTS if o.get("crop", 3) <= 16]
+    assert applies_to("nb201") and not applies_to("nb101")

@@ -87,3 +87,36 @@ def test_an_unregistered_lower_is_better_proxy_works_in_correlate_and_ensembles(
     assert result["negative_params"].spearman == pytest.approx(result["params"].spearman)
     assert result["negative_params"].raw_spearman == pytest.approx(-result["params"].spearman)
     assert result["ensemble"].spearman == pytest.approx(result["params"].spearman)
+
+
+@pytest.mark.slow
+def test_a_user_error_in_a_worker_reaches_the_caller_as_itself():
+    from zeronas.errors import ZeronasUserError
+
+    with LocalPoolExecutor(2) as pool, pytest.raises(ZeronasUserError, match="larger than the 16x16 images"):
+        Evaluator("nb201", dataset="imagenet16", proxies=[LinearRegions(crop=32)], executor=pool,
+                  progress=False).score(CELLS)
+
+
+@pytest.mark.slow
+def test_a_pool_whose_worker_died_raises_instead_of_hanging():
+    import subprocess
+    import sys
+
+    script = """
+import os, signal, sys
+import numpy as np
+from zeronas.runner import Evaluator, LocalPoolExecutor
+from zeronas.proxies.linear_regions import LinearRegions
+cells = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"]
+pool = LocalPoolExecutor(1)
+Evaluator("nb201", dataset="cifar10", proxies=["params"], executor=pool, progress=False).score(cells)
+os.kill(pool._processes[0].pid, signal.SIGKILL)
+pool._processes[0].join()
+try:  # a context of 12 MB (1,000 images) fills the dead worker's pipe
+    Evaluator("nb201", dataset="cifar10", proxies=[LinearRegions()], executor=pool, progress=False).score(cells)
+except RuntimeError as exc:
+    print("raised:", exc)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "raised:" in out.stdout and "died" in out.stdout, out.stderr[-2000:]

@@ -73,7 +73,10 @@ def correlate(
     population = benchmark.population(config.dataset, metric)
     index = sample_indices(len(population), config.sample, config.seed)
     archs = [population[i] for i in index]
+    # Oriented so that higher is better: a proxy that ranks well then has a positive rho.
     truth = benchmark.ground_truth(archs, config.dataset, metric)
+    if not benchmark.metric(config.dataset, metric).higher_is_better:
+        truth = -truth
     proxies = list(config.proxies)
     keys_or_names = {p if isinstance(p, str) else p.key for p in proxies}
     proxies += [m for m in config.ensemble if m not in keys_or_names]

@@ -17,11 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from zeronas.benchmarks import Benchmark
+from zeronas.benchmarks import Benchmark, get_benchmark
+from zeronas.data.datasets import get_dataset
 from zeronas.evaluate.metrics import Estimate, paired_spearman, ranking_metrics
 from zeronas.proxies.linear_regions import LinearRegions
 from zeronas.runner import Evaluator, Store
 from zeronas.runner.executors import Executor
+from zeronas.spaces.capabilities import LinearRegionNetwork
 
 PROXY = "linear_regions"
 
@@ -47,6 +49,14 @@ class VariantResult:
     saturated_share: float  # share of cells whose count equals the number of crops
 
 
+def applies_to(benchmark: str | Benchmark, data_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Whether the benchmark's networks have the thin network TE-NAS counts on (else the study is moot)."""
+    bench = get_benchmark(benchmark, data_dir)
+    space = bench.space
+    arch = space.sample(np.random.default_rng(0))
+    return isinstance(space.build(arch, bench.datasets[0]), LinearRegionNetwork)
+
+
 def linear_region_study(
     benchmark: str | Benchmark,
     cells: Sequence[Any],
@@ -59,14 +69,19 @@ def linear_region_study(
     data_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
 ) -> list[VariantResult]:
-    """Score ``cells`` with every variant of the count at once (seed 0) and measure each against ``accuracy``."""
-    variants = [LinearRegions(**options) for _, options in VARIANTS]
+    """Score ``cells`` with every variant of the count at once (seed 0) and measure each against ``accuracy``.
+
+    Variants whose crop is larger than the dataset's images are left out.
+    """
+    side = min(get_dataset(dataset).input_shape[1:])
+    chosen = [(label, options) for label, options in VARIANTS if options.get("crop", 3) <= side]
+    variants = [LinearRegions(**options) for _, options in chosen]
     evaluator = Evaluator(benchmark, dataset=dataset, proxies=variants, seed=0, store=store, executor=executor,
                           data_dir=data_dir, progress=progress)
     table = evaluator.score(cells)
     default_scores = table[variants[0].key]
     results = []
-    for (label, options), proxy in zip(VARIANTS, variants, strict=True):
+    for (label, options), proxy in zip(chosen, variants, strict=True):
         scores = table[proxy.key]
         finite = scores[np.isfinite(scores)]
         results.append(VariantResult(

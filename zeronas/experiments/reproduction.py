@@ -11,7 +11,7 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
@@ -88,7 +88,7 @@ class ReproductionConfig:
     """
 
     benchmark: str = "nb201"
-    datasets: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16")
+    datasets: tuple[str, ...] | None = None  # None: every dataset of the benchmark
     sample: int | None = 1000
     seeds: int = 3
     proxies: tuple[str, ...] = DEFAULT_PROXIES
@@ -101,7 +101,7 @@ class ReproductionConfig:
     resamples: int = 1000
 
     def __post_init__(self) -> None:
-        if not self.datasets:
+        if self.datasets is not None and not self.datasets:
             raise ZeronasUserError("no datasets given; pass --datasets, e.g. cifar10,cifar100")
         if self.seeds < 1:
             raise ZeronasUserError(f"--seeds must be at least 1, got {self.seeds}")
@@ -120,6 +120,8 @@ def measure(
     """Score and measure what ``config`` asks; every score goes through ``store`` (resumable)."""
     start = time.perf_counter()
     benchmark = get_benchmark(config.benchmark, data_dir)
+    if config.datasets is None:
+        config = replace(config, datasets=benchmark.datasets)
     for dataset in config.datasets:
         benchmark.check_dataset(dataset)
     store = store if isinstance(store, Store) else ResultStore(store)
@@ -225,11 +227,17 @@ def _seed_agreement(per_seed: list[np.ndarray]) -> float:
 
 def _ensemble_members(benchmark, population, index, config, candidates, dataset, evaluator) -> tuple[list[str], dict[str, Any]]:
     if config.ensemble_members:
-        missing = [m for m in config.ensemble_members if m not in candidates]
+        keys = [evaluator(dataset, 0).key_for(m) for m in config.ensemble_members]
+        missing = [m for m, k in zip(config.ensemble_members, keys, strict=True) if k not in candidates]
         if missing:
             raise ZeronasUserError(f"ensemble members {', '.join(missing)} are not among the report's proxies")
-        return list(config.ensemble_members), {"chosen_by": "given"}
+        return keys, {"chosen_by": "given"}
     remaining = np.setdiff1d(np.arange(len(population)), index)
+    if len(remaining) < 2:
+        raise ZeronasUserError(
+            f"no cells are left beside the {len(index):,} reported ones to choose ensemble members on; pass a smaller "
+            "--sample, fixed --ensemble-members or --no-ensemble"
+        )
     pick = remaining[sample_indices(len(remaining), config.selection_sample, config.sample_seed + 1)]
     cells = [population[i] for i in pick]
     table = evaluator(dataset, 0).score(cells)

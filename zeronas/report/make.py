@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from zeronas.experiments.linear_region_study import PROXY as LINEAR_REGIONS
-from zeronas.experiments.linear_region_study import linear_region_study
+from zeronas.experiments.linear_region_study import applies_to, linear_region_study
 from zeronas.experiments.reproduction import Measurements, ReproductionConfig, measure
 from zeronas.report.render import write_report
 from zeronas.runner import ResultStore
@@ -29,7 +29,8 @@ def make_report(
 
     ``workers`` local scoring processes (one pool for the whole report). Scores go to
     ``results`` (default ``out_dir``/results.jsonl), so a rerun rescores nothing already there.
-    The linear-region study runs when ``linear_regions`` is among the proxies.
+    The linear-region study runs when ``linear_regions`` is among the proxies and the
+    benchmark's networks have TE-NAS's thin network.
     Returns the measurements and the written paths.
     """
     start = time.perf_counter()
@@ -38,7 +39,7 @@ def make_report(
     with ResultStore(results_path) as store, make_executor(workers) as executor:
         m = measure(config, store=store, executor=executor, data_dir=data_dir, progress=progress)
         variants = None
-        if study_linear_regions and LINEAR_REGIONS in config.proxies:
+        if study_linear_regions and LINEAR_REGIONS in config.proxies and applies_to(config.benchmark, data_dir):
             dataset = "cifar10" if "cifar10" in m.datasets else m.datasets[0]
             variants = linear_region_study(config.benchmark, m.cells, m.accuracy[dataset], dataset=dataset,
                                            store=store, executor=executor, resamples=config.resamples,

@@ -157,12 +157,7 @@ def _dataset_section(m: Measurements, dataset: str, out: Path) -> list[Block]:
                f"{name}: each proxy's score rank against test accuracy; red points are undefined scores "
                f"(NaN); titles give the measured rho and the published one where there is one."),
         Paragraph("Published values beside this figure: " + ("; ".join(sources) if sources else "none") + "."),
-        Paragraph(f"Protocol differences: measured on {len(m.cells):,} sampled cells, not all {m.settings.get('population', len(m.cells)):,} (on this "
-                  f"dataset the sample moves params' rho by {m.sample_effect.get(dataset, math.nan):+.3f}); "
-                  f"NaN policy `{m.settings['nan_policy']}`; each proxy's own batch (protocol section); "
-                  f"accuracy `{m.settings['metrics'][dataset]}`"
-                  + (" where zero-cost-nas and GradSign used the cifar10-valid split's test accuracy."
-                     if dataset == "cifar10" else ".")),
+        Paragraph(_protocol_differences(m, dataset)),
         Figure(f"figures/proxy_correlation_{dataset}.png",
                f"{name}: how alike the proxies rank the cells (Spearman rho between oriented scores)."),
     ]
@@ -238,10 +233,23 @@ def _ensemble_section(m: Measurements) -> list[Block]:
                   f"members {how}."),
         Table(["dataset", "rho [95% CI]", "tau [95% CI]", "top-10% [95% CI]", "arg-max acc % [95% CI]",
                "rho over seeds", "AZ-NAS (all cells)"], rows),
-        Paragraph(f"AZ-NAS's published values are on all NAS-Bench-201 cells; on these cells params' rho differs from "
-                  f"its all-cell value by {effect}: an estimate of how much the sample alone lifts a rho (it "
-                  f"differs between proxies, so it is a guide, not a correction)."),
+        *([Paragraph(f"AZ-NAS's published values are on all NAS-Bench-201 cells; on these cells params' rho differs "
+                     f"from its all-cell value by {effect}: an estimate of how much the sample alone lifts a rho (it "
+                     f"differs between proxies, so it is a guide, not a correction).")] if m.space == "nb201" else []),
     ]
+
+
+def _protocol_differences(m: Measurements, dataset: str) -> str:
+    text = f"Protocol differences: measured on {len(m.cells):,} sampled cells, not all " \
+           f"{m.settings.get('population', len(m.cells)):,}"
+    effect = m.sample_effect.get(dataset, math.nan)
+    if math.isfinite(effect):
+        text += f" (on this dataset the sample moves params' rho by {effect:+.3f})"
+    text += (f"; NaN policy `{m.settings['nan_policy']}`; each proxy's own batch (protocol section); "
+             f"accuracy `{m.settings['metrics'][dataset]}`")
+    if m.space == "nb201" and dataset == "cifar10":
+        return text + " where zero-cost-nas and GradSign used the cifar10-valid split's test accuracy."
+    return text + "."
 
 
 def _linear_region_section(m: Measurements, variants: list[VariantResult]) -> list[Block]:

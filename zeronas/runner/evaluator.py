@@ -110,6 +110,9 @@ class Evaluator:
         defaults: Mapping[str, Mapping[str, Any]] = {}
         if isinstance(space, str) and space in list_benchmarks():
             space = get_benchmark(space, data_dir)
+        elif isinstance(space, SearchSpace) and space.name in list_benchmarks():
+            # The space of a benchmark scores as the benchmark does (e.g. epsinas' NB101 weights).
+            defaults = getattr(get_benchmark(space.name, data_dir), "proxy_defaults", {})
         if isinstance(space, Benchmark):
             benchmark = space
             benchmark.check_dataset(dataset)

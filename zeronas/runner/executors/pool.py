@@ -38,6 +38,8 @@ def _worker_main(inbox: Any, outbox: Any) -> None:
         token, ticket, job = payload
         try:
             outbox.put((ticket, run_job(contexts[token], job), None))
+        except ZeronasUserError as exc:  # the user's to fix: the parent raises it as it is
+            outbox.put((ticket, None, exc))
         except BaseException as exc:  # reported to the parent, which decides
             outbox.put((ticket, None, f"{type(exc).__name__}: {exc}"))
 
@@ -96,8 +98,12 @@ class LocalPoolExecutor(Executor):
                 except queue.Empty:
                     self._check_alive()
                     continue
+                if ticket not in in_flight:
+                    continue  # a job of an earlier run that was abandoned
                 w, job = in_flight.pop(ticket)
                 load[w] -= 1
+                if isinstance(failure, ZeronasUserError):
+                    raise failure
                 if failure is not None:
                     raise RuntimeError(f"a scoring worker failed on {job.arch}: {failure}")
                 yield job, records
@@ -124,7 +130,9 @@ class LocalPoolExecutor(Executor):
             if process.is_alive():
                 process.terminate()
                 process.join(timeout=5)
+        # A dead worker leaves its inbox unread: waiting for the feeder thread to flush it would
+        # block forever, and nothing in it is needed any more.
         for q in [*self._inboxes, *([self._outbox] if self._outbox is not None else [])]:
+            q.cancel_join_thread()
             q.close()
-            q.join_thread()
         self._processes, self._inboxes, self._seen, self._outbox = [], [], [], None
