@@ -6,7 +6,8 @@ loop of ``model(x[i:i+1])`` in ``train()`` mode does. The gradient of the cross-
 true label is taken for the weights of every Conv and Linear layer only.
 
 Consumers (one per proxy) receive the gradients chunk by chunk, so many proxies share one pass
-and memory stays bounded by ``chunk_size`` samples.
+and memory stays bounded by ``chunk_size`` samples (fewer for very large networks, see
+``GRADIENT_MEMORY_BYTES``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ class GradientConsumer(ABC):
     def result(self) -> float: ...
 
 
+# One chunk's per-sample gradients (float32) may take at most this much memory: ``chunk_size`` is
+# lowered for networks large enough to exceed it (NAS-Bench-201's never are; NAS-Bench-101's
+# largest, 49 M weights, run 5 samples at a time instead of 32).
+GRADIENT_MEMORY_BYTES = 1 << 30
+
+
+def effective_chunk_size(chunk_size: int, weight_elements: int) -> int:
+    """``chunk_size``, lowered so that one chunk of per-sample gradients fits ``GRADIENT_MEMORY_BYTES``."""
+    return max(1, min(chunk_size, GRADIENT_MEMORY_BYTES // max(1, 4 * weight_elements)))
+
+
 def per_sample_gradients(
     model: nn.Module,
     inputs: torch.Tensor,
@@ -54,6 +66,7 @@ def per_sample_gradients(
         return F.cross_entropy(logits, y.unsqueeze(0))
 
     per_sample = vmap(grad(sample_loss), in_dims=(None, 0, 0), randomness="different")
+    chunk_size = effective_chunk_size(chunk_size, sum(w.numel() for w in wanted.values()))
     for start in range(0, len(inputs), chunk_size):
         stop = start + chunk_size
         grads = per_sample(wanted, inputs[start:stop], targets[start:stop])
