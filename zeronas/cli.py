@@ -276,9 +276,10 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
     over = "over finite scores" if args.nan_policy == "drop" else "with NaN scores ranked worst"
     print(f"{args.benchmark} {args.dataset}: {result.cells} cells, seed {args.seed}, against {result.metric}; "
           f"correlations oriented (positive = ranks well) {over}")
-    print(f"{'proxy':<24}{'spearman':>10}{'kendall':>10}{'n':>7}{'nan':>6}  higher is better")
+    width = max(16, *(len(name) + 2 for name in result.correlations))
+    print(f"{'proxy':<{width}}{'spearman':>10}{'kendall':>10}{'n':>7}{'nan':>6}  higher is better")
     for name, c in result.correlations.items():
-        print(f"{name:<24}{_fmt(c.spearman):>10}{_fmt(c.kendall):>10}{c.n:>7}{c.nan:>6}  {c.higher_is_better}")
+        print(f"{name:<{width}}{_fmt(c.spearman):>10}{_fmt(c.kendall):>10}{c.n:>7}{c.nan:>6}  {c.higher_is_better}")
 
 
 def _cmd_report(args: argparse.Namespace) -> None:
