@@ -75,3 +75,14 @@ def small_cnn():
 def mlp():
     torch.manual_seed(0)
     return MLP()
+
+
+def assert_cli_user_error(argv: list[str], fragment: str) -> None:
+    """``python -m zeronas ARGV`` exits 2 with one line on stderr that contains ``fragment``."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "zeronas", *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], proc.stderr

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from zeronas.cli import main
-from tests.conftest import DEAD_CELL, MIXED_CELL
+from tests.conftest import DEAD_CELL, MIXED_CELL, assert_cli_user_error
 
 
 def test_list_json(capsys):
@@ -62,10 +62,7 @@ def test_correlate_json_against_the_ground_truth(tmp_path, capsys):
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(argv, fragment):
-    proc = subprocess.run([sys.executable, "-m", "zeronas", *argv], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0], proc.stderr
+    assert_cli_user_error(argv, fragment)
 
 
 def test_same_seed_same_scores_in_fresh_processes():

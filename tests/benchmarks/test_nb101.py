@@ -10,13 +10,12 @@ import csv
 import gzip
 import itertools
 import json
-import subprocess
-import sys
 from collections import defaultdict
 
 import numpy as np
 import pytest
 
+from tests.conftest import assert_cli_user_error
 from zeronas.benchmarks import MissingGroundTruth, get_benchmark, list_benchmarks
 from zeronas.benchmarks.nb101 import NB101Benchmark
 from zeronas.cli import main
@@ -224,10 +223,7 @@ def test_score_an_nb101_cell_from_a_file_keeps_the_row_format(tmp_path, capsys):
     (["correlate", "--benchmark", "nb101", "--dataset", "cifar100"], "has no dataset 'cifar100'"),
 ])
 def test_nb101_user_errors_are_one_line_and_exit_2(argv, fragment):
-    proc = subprocess.run([sys.executable, "-m", "zeronas", *argv], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0], proc.stderr
+    assert_cli_user_error(argv, fragment)
 
 
 def test_benchmark_proxy_defaults_name_the_result_key():

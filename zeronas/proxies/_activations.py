@@ -9,6 +9,18 @@ import torch
 from torch import nn
 
 
+def _forward_with_hook(model: nn.Module, inputs: torch.Tensor, select: Callable[[nn.Module], bool],
+                       hook: Callable[..., None]) -> None:
+    """One forward pass without gradients with ``hook`` on every module ``select`` accepts, then unhooked."""
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if select(m)]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for h in hooks:
+            h.remove()
+
+
 def relu_codes(model: nn.Module, inputs: torch.Tensor, *, spatial_only: bool = False) -> torch.Tensor:
     """``(N, units)`` boolean matrix: which ReLU inputs are positive, over every ``nn.ReLU`` of ``model``.
 
@@ -26,13 +38,7 @@ def relu_codes(model: nn.Module, inputs: torch.Tensor, *, spatial_only: bool = F
         if args[0].ndim == 4:
             spatial.append(code)
 
-    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
-    try:
-        with torch.no_grad():
-            model(inputs)
-    finally:
-        for h in hooks:
-            h.remove()
+    _forward_with_hook(model, inputs, lambda m: isinstance(m, nn.ReLU), hook)
     chosen = spatial if spatial_only and spatial else every
     if not chosen:
         return torch.zeros((len(inputs), 0), dtype=torch.bool)
@@ -65,13 +71,7 @@ def visit_input_codes(
         calls += 1
         visit((x > 0).reshape(len(x), -1))
 
-    hooks = [m.register_forward_hook(hook) for m in model.modules() if select(m)]
-    try:
-        with torch.no_grad():
-            model(inputs)
-    finally:
-        for h in hooks:
-            h.remove()
+    _forward_with_hook(model, inputs, select, hook)
     return calls
 
 

@@ -15,6 +15,8 @@ between stacks, global average pool and a dense layer.
 
 from __future__ import annotations
 
+import itertools
+
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,6 +144,22 @@ def prune(arch: NB101Arch) -> NB101Arch:
         return arch
     matrix = tuple(tuple(arch.matrix[i][j] for j in kept) for i in kept)
     return NB101Arch(matrix, tuple(arch.ops[i] for i in kept))
+
+
+def renumberings(arch: NB101Arch) -> list[NB101Arch]:
+    """``arch`` written in every topological numbering of its inner vertices (one identity).
+
+    NB101 trained one numbering per hash, and its channel split depends on the numbering,
+    so parameter counts of isomorphic numberings can differ by a few thousand.
+    """
+    n = arch.num_vertices
+    out = []
+    for perm in itertools.permutations(range(1, n - 1)):
+        order = (0, *perm, n - 1)
+        matrix = tuple(tuple(arch.matrix[order[i]][order[j]] for j in range(n)) for i in range(n))
+        if not any(matrix[i][j] for i in range(n) for j in range(i + 1)):
+            out.append(NB101Arch(matrix, tuple(arch.ops[k] for k in order)))
+    return out
 
 
 # ----------------------------------------------------------------------------- parsing
