@@ -160,12 +160,11 @@ class Evaluator:
         return ScoringContext(space=self.space, dataset=self.dataset, seed=self.seed, proxies=tuple(self.proxies),
                               batches=batches, token=token)
 
-    def _lookup(self, context: ScoringContext, arch: Any, proxy: Proxy) -> dict[str, Any] | None:
-        batch = context.batches[proxy.data]
-        record = base_record(context, arch, proxy, batch)
-        found = self.store.get(record_key(record))
-        if found is None and batch.legacy_digest:
-            found = self.store.get(record_key({**record, "batch": batch.legacy_digest}))
+    def _lookup(self, identity: str, fields: dict[str, Any], legacy_batch: str) -> dict[str, Any] | None:
+        """The stored score of ``identity`` for one proxy (its record ``fields``), also under the legacy batch."""
+        found = self.store.get(record_key({**fields, "arch": identity}))
+        if found is None and legacy_batch:
+            found = self.store.get(record_key({**fields, "arch": identity, "batch": legacy_batch}))
         return found
 
     def score(self, archs: Sequence[Any]) -> ScoreTable:
@@ -177,13 +176,17 @@ class Evaluator:
         job_rows: dict[int, list[int]] = {}  # a job per distinct identity; rows that share it
         by_identity: dict[str, int] = {}
         identities = [self.space.identity(a) for a in archs]
+        # The fields a proxy's records share, built once: lookups vary only the architecture.
+        fields = {p.key: (base_record(context, "", "", p, context.batches[p.data]),
+                          context.batches[p.data].legacy_digest) for p in self.proxies}
+        row_of_job: dict[int, int] = {}
         for row, (arch, identity) in enumerate(zip(archs, identities, strict=True)):
             if identity in by_identity:
                 job_rows[by_identity[identity]].append(row)
                 continue
             missing = []
             for proxy in self.proxies:
-                record = self._lookup(context, arch, proxy)
+                record = self._lookup(identity, *fields[proxy.key])
                 if record is None:
                     missing.append(proxy.key)
                 else:
@@ -192,7 +195,7 @@ class Evaluator:
             job_rows[row] = [row]
             if missing:
                 jobs.append(Job(arch=arch, proxy_keys=tuple(missing)))
-        row_of_job = {id(job): by_identity[self.space.identity(job.arch)] for job in jobs}
+                row_of_job[id(jobs[-1])] = row
         label = f"{self.dataset.name} {','.join(self.keys)}"
         with Progress(len(by_identity), label, enabled=self.progress) as bar:
             bar.skip(len(by_identity) - len(jobs))

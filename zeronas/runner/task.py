@@ -44,14 +44,16 @@ class Job:
     proxy_keys: tuple[str, ...]
 
 
-def base_record(context: ScoringContext, arch: Any, proxy: Proxy, batch: ImageBatch) -> dict[str, Any]:
-    """The identifying fields of one score (see :mod:`zeronas.runner.store` for the format)."""
-    space = context.space
+def base_record(context: ScoringContext, identity: str, text: str, proxy: Proxy, batch: ImageBatch) -> dict[str, Any]:
+    """The identifying fields of one score of the architecture ``identity`` (written ``text``).
+
+    See :mod:`zeronas.runner.store` for the format.
+    """
     return {
         "format": RECORD_FORMAT,
-        "space": space.name,
-        "arch": space.identity(arch),
-        "arch_text": space.format(arch),
+        "space": context.space.name,
+        "arch": identity,
+        "arch_text": text,
         "dataset": context.dataset.name,
         "proxy": proxy.key,
         "proxy_name": proxy.name,
@@ -73,6 +75,7 @@ def run_job(context: ScoringContext, job: Job) -> list[dict[str, Any]]:
     wanted = [p for p in context.proxies if p.key in job.proxy_keys]
     torch.manual_seed(context.seed)
     model = context.space.build(job.arch, context.dataset)
+    identity, text = context.space.identity(job.arch), context.space.format(job.arch)
     records = []
     for recipe in dict.fromkeys(p.data for p in wanted):
         group = [p for p in wanted if p.data == recipe]
@@ -80,7 +83,7 @@ def run_job(context: ScoringContext, job: Job) -> list[dict[str, Any]]:
         results = score_detailed(model, batch.inputs, batch.targets, group, seed=context.seed)
         for proxy in group:
             result = results[proxy.key]
-            record = base_record(context, job.arch, proxy, batch)
+            record = base_record(context, identity, text, proxy, batch)
             record.update(
                 value=result.value, status=result.status, reason=result.reason, seconds=round(result.seconds, 6),
                 torch=torch.__version__, zeronas=__version__, time=time.time(),
