@@ -24,3 +24,10 @@ class UnknownProxyError(ZeronasUserError, KeyError):
 
 class ArchitectureError(ZeronasUserError):
     """A malformed or invalid architecture description."""
+
+
+class UndefinedScore(ArithmeticError):
+    """Raised by a proxy when its score is mathematically undefined for this network.
+
+    The runner records the score as NaN with ``status="nan"`` and this message as the reason.
+    """

@@ -1,20 +1,75 @@
-"""Binary ReLU activation codes, the raw material of NASWOT, linear regions and SWAP."""
+"""Binary ReLU activation codes, the raw material of NASWOT, linear regions and SWAP.
+
+Activations are seen wherever they are applied: as modules (forward hooks) and as functions
+(``torch.relu``, ``F.relu``, ``Tensor.relu`` and their in-place forms, caught by a
+``TorchFunctionMode``). A function call inside a hooked module (``nn.ReLU.forward`` calls
+``F.relu``) is the module's own and is not counted again, so a network written with
+``nn.ReLU`` modules and its twin written with functional ReLUs give the same codes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from zeronas.errors import UndefinedScore
+
+# Functional forms of nn.ReLU.
+RELU_FUNCTIONS = frozenset({torch.relu, torch.relu_, F.relu, F.relu_, torch.Tensor.relu, torch.Tensor.relu_})
+# Functional forms of every module whose class name contains "ReLU" (nn.ReLU6, LeakyReLU, PReLU, RReLU).
+RELU_FAMILY_FUNCTIONS = RELU_FUNCTIONS | frozenset(
+    {F.relu6, F.leaky_relu, F.leaky_relu_, F.prelu, torch.prelu, F.rrelu, F.rrelu_, torch.rrelu, torch.rrelu_}
+)
+
+Hook = Callable[[nn.Module | None, tuple[torch.Tensor, ...], torch.Tensor], None]
+
+
+class _FunctionalActivations(TorchFunctionMode):
+    """Calls ``hook(None, (input,), output)`` for each call of ``functions`` made outside hooked modules."""
+
+    def __init__(self, functions: Collection[Callable[..., object]], hook: Hook, inside: list[int]) -> None:
+        super().__init__()
+        self.functions, self.hook, self.inside = functions, hook, inside
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        out = func(*args, **(kwargs or {}))
+        if func in self.functions and not self.inside[0] and args and isinstance(args[0], torch.Tensor):
+            self.hook(None, (args[0],), out)
+        return out
 
 
 def _forward_with_hook(model: nn.Module, inputs: torch.Tensor, select: Callable[[nn.Module], bool],
-                       hook: Callable[..., None]) -> None:
-    """One forward pass without gradients with ``hook`` on every module ``select`` accepts, then unhooked."""
-    hooks = [m.register_forward_hook(hook) for m in model.modules() if select(m)]
+                       hook: Hook, functions: Collection[Callable[..., object]] = RELU_FUNCTIONS) -> None:
+    """One forward pass without gradients; ``hook(module, args, output)`` sees every call of a module
+    ``select`` accepts and (with ``module=None``) every call of ``functions`` outside such modules.
+
+    Raises :class:`UndefinedScore` if an activation it sees holds NaN or inf: codes of
+    non-finite values would be silently meaningless.
+    """
+    inside = [0]  # depth of hooked-module calls: functions called within them are theirs
+
+    def checked(module: nn.Module | None, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        x = args[0] if args else None
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all()):
+            raise UndefinedScore("non-finite activations (NaN or inf) in the forward pass")
+        hook(module, args, output)
+
+    def enter(_module: nn.Module, _args: object) -> None:
+        inside[0] += 1
+
+    def leave(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        inside[0] -= 1
+        checked(module, args, output)
+
+    selected = [m for m in model.modules() if select(m)]
+    hooks = [m.register_forward_pre_hook(enter) for m in selected] + [m.register_forward_hook(leave) for m in selected]
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _FunctionalActivations(functions, checked, inside):
             model(inputs)
     finally:
         for h in hooks:
@@ -22,7 +77,8 @@ def _forward_with_hook(model: nn.Module, inputs: torch.Tensor, select: Callable[
 
 
 def relu_codes(model: nn.Module, inputs: torch.Tensor, *, spatial_only: bool = False) -> torch.Tensor:
-    """``(N, units)`` boolean matrix: which ReLU inputs are positive, over every ``nn.ReLU`` of ``model``.
+    """``(N, units)`` boolean matrix: which ReLU inputs are positive, over every ReLU of ``model``
+    (``nn.ReLU`` modules and functional ReLUs).
 
     One forward pass without gradients in the model's current mode. ``spatial_only`` keeps only
     ReLUs applied to 4-D (N, C, H, W) tensors, as the TE-NAS and SWAP counters do; a model with
@@ -31,7 +87,7 @@ def relu_codes(model: nn.Module, inputs: torch.Tensor, *, spatial_only: bool = F
     spatial: list[torch.Tensor] = []
     every: list[torch.Tensor] = []
 
-    def hook(_module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+    def hook(_module: nn.Module | None, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         # The output is positive exactly where the input is, and survives in-place ReLUs.
         code = (output > 0).reshape(len(output), -1)
         every.append(code)
@@ -50,9 +106,11 @@ def visit_input_codes(
     inputs: torch.Tensor,
     select: Callable[[nn.Module], bool],
     visit: Callable[[torch.Tensor], None],
+    functions: Collection[Callable[..., object]] = RELU_FUNCTIONS,
 ) -> int:
     """Pass ``visit`` the ``(N, units)`` boolean code of which INPUT entries are positive, for every
-    call of every module of ``model`` (itself included) that ``select`` accepts; return the call count.
+    call of every module of ``model`` (itself included) that ``select`` accepts, and of every call of
+    ``functions`` made outside those modules; return the call count.
 
     One forward pass without gradients in the model's current mode. The input is read by a
     forward hook, i.e. after the module ran, as BayesWatch's NASWOT hook reads it (an in-place
@@ -63,7 +121,7 @@ def visit_input_codes(
     """
     calls = 0
 
-    def hook(_module: nn.Module, args: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
+    def hook(_module: nn.Module | None, args: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
         nonlocal calls
         x = args[0] if args else None
         if not isinstance(x, torch.Tensor) or x.ndim == 0 or len(x) != len(inputs):
@@ -71,7 +129,7 @@ def visit_input_codes(
         calls += 1
         visit((x > 0).reshape(len(x), -1))
 
-    _forward_with_hook(model, inputs, select, hook)
+    _forward_with_hook(model, inputs, select, hook, functions)
     return calls
 
 

@@ -11,14 +11,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from zeronas.errors import UndefinedScore  # noqa: F401  (part of the proxy API)
 from zeronas.proxies._intermediates import Intermediate, PerSampleGradients
-
-
-class UndefinedScore(ArithmeticError):
-    """Raised by a proxy when its score is mathematically undefined for this network.
-
-    The runner records the score as NaN with ``status="nan"`` and this message as the reason.
-    """
 
 
 @dataclass(frozen=True)
@@ -37,12 +31,18 @@ class Proxy(ABC):
     keyword arguments of ``__init__`` stored under the same attribute names. A proxy computed
     from a shared intermediate sets ``intermediate`` and implements :meth:`compute_from` (see
     :class:`IntermediateProxy`); ``None`` means it computes everything itself.
+
+    ``needs_data``: the score reads the batch's values (False: only its shape, e.g. params,
+    synflow's all-ones input). ``needs_parameters``: a model without parameters has no score
+    (NaN with a reason; False for counts such as params, which are then 0).
     """
 
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     needs_labels: ClassVar[bool] = False
     needs_gradients: ClassVar[bool] = False
+    needs_data: ClassVar[bool] = True
+    needs_parameters: ClassVar[bool] = True
     higher_is_better: ClassVar[bool] = True
     data: ClassVar[DataRecipe] = DataRecipe(batch_size=128)
     intermediate: ClassVar[type[Intermediate] | None] = None

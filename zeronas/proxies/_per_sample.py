@@ -2,7 +2,9 @@
 
 Each sample is forwarded on its own, as a batch of one, with BatchNorm in training mode: every
 BatchNorm layer normalises with that sample's own per-channel statistics, exactly as a Python
-loop of ``model(x[i:i+1])`` in ``train()`` mode does. The gradient of the cross-entropy with the
+loop of ``model(x[i:i+1])`` in ``train()`` mode does. A BatchNorm that would see one value per
+channel (``BatchNorm1d`` on ``(N, C)``) has no per-sample statistics; it normalises with the
+batch's (see ``_adapter``), and the score's reason says so. The gradient of the cross-entropy with the
 true label is taken for the weights of every Conv and Linear layer only.
 
 Consumers (one per proxy) receive the gradients chunk by chunk, so many proxies share one pass
@@ -20,6 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from zeronas.proxies._adapter import use_batch_statistics_where_single_valued
+from zeronas.errors import UndefinedScore
 from zeronas.proxies._model_copy import batch_statistics_copy, weight_layer_names
 
 
@@ -53,8 +57,12 @@ def per_sample_gradients(
     *,
     chunk_size: int = 32,
 ) -> None:
-    """Feed the per-sample Conv/Linear weight gradients of ``model`` to every consumer."""
+    """Feed the per-sample Conv/Linear weight gradients of ``model`` to every consumer.
+
+    Raises :class:`UndefinedScore` if a gradient is NaN or inf (no consumer sees such a chunk).
+    """
     work = batch_statistics_copy(model).train()
+    use_batch_statistics_where_single_valued(work, inputs)
     names = weight_layer_names(work)
     params = {name: p.detach() for name, p in work.named_parameters()}
     wanted = {name: params[name] for name in names}
@@ -70,6 +78,9 @@ def per_sample_gradients(
     for start in range(0, len(inputs), chunk_size):
         stop = start + chunk_size
         grads = per_sample(wanted, inputs[start:stop], targets[start:stop])
+        # A float64 sum is non-finite exactly when some gradient is (it cannot overflow).
+        if grads and not torch.isfinite(sum(g.sum(dtype=torch.float64) for g in grads.values())):
+            raise UndefinedScore("non-finite per-sample gradients (NaN or inf)")
         for consumer in consumers:
             consumer.update(grads)
 
@@ -81,6 +92,7 @@ def per_sample_gradients_loop(model: nn.Module, inputs: torch.Tensor, targets: t
     ``(N, *weight.shape)``.
     """
     work = batch_statistics_copy(model).train()
+    use_batch_statistics_where_single_valued(work, inputs)
     names = weight_layer_names(work)
     lookup = dict(work.named_parameters())
     rows: dict[str, list[torch.Tensor]] = {name: [] for name in names}

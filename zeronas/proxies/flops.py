@@ -90,6 +90,8 @@ class Flops(Proxy):
 
     name = "flops"
     data = DataRecipe(batch_size=2)
+    needs_data = False
+    needs_parameters = False
 
     def compute(self, model, inputs, targets):
         return count_flops(model, tuple(inputs.shape[1:])) / 1e6

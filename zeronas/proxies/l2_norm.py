@@ -19,6 +19,7 @@ class L2Norm(Proxy):
 
     name = "l2_norm"
     data = DataRecipe(batch_size=2)
+    needs_data = False
 
     def compute(self, model, inputs, targets):
         with torch.no_grad():

@@ -11,7 +11,10 @@ re-initialised as TE-NAS does (``init="kaiming"``: Conv/Linear weights N(0, 2/fa
 0, BatchNorm 1/0; ``init="model"`` keeps the weights as built). A
 model that declares :class:`~zeronas.spaces.capabilities.LinearRegionNetwork` (NAS-Bench-201 networks do) is counted that
 way: ``samples`` crops of ``crop`` x ``crop`` pixels drawn from the batch's images. Any other
-model is counted on the batch itself, as given.
+model is counted on the batch itself, as given; if there every sample has its own pattern, the
+count only says that the batch is too small for the network (it equals the number of samples
+for any wide model), and the score is NaN with that reason. ReLUs applied as functions count
+as ``nn.ReLU`` modules do.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import torch
 
 from zeronas.errors import ZeronasUserError
 from zeronas.proxies._activations import count_unique_rows, relu_codes
-from zeronas.proxies._base import DataRecipe, Proxy
+from zeronas.proxies._base import DataRecipe, Proxy, UndefinedScore
 from zeronas.proxies._model_copy import TE_NAS_INITS, kaiming_fanin_init
 from zeronas.proxies._registry import register_proxy
 from zeronas.spaces.capabilities import LinearRegionNetwork
@@ -70,4 +73,13 @@ class LinearRegions(Proxy):
             network, samples = copy.deepcopy(model).train(), inputs
         if self.init == "kaiming":
             kaiming_fanin_init(network)
-        return float(count_unique_rows(relu_codes(network, samples, spatial_only=True)))
+        codes = relu_codes(network, samples, spatial_only=True)
+        if codes.shape[1] == 0:
+            raise UndefinedScore("the model applies no ReLU (module or function); linear regions are ReLU patterns")
+        regions = count_unique_rows(codes)
+        if regions == len(samples) and not isinstance(model, LinearRegionNetwork):
+            raise UndefinedScore(
+                f"every one of the {len(samples)} samples has its own activation pattern, so the count only "
+                "reflects the batch size; declare a thin LinearRegionNetwork or count on more samples"
+            )
+        return float(regions)

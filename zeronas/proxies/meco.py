@@ -9,7 +9,9 @@ modules. Labels and data unused (the batch only fixes the channel count). Higher
 
 Stable equivalent: the correlation matrix is symmetric, so ``eigvalsh`` replaces the official
 general ``torch.linalg.eig`` (whose real parts it equals up to rounding). A model that cannot
-run at 64 x 64 (a fixed-size MLP) is measured at the batch's own size.
+run at 64 x 64 (a fixed-size MLP) is measured at the batch's own size. A BatchNorm that sees one
+value per channel (BatchNorm1d) cannot normalise one sample: it takes the statistics of a batch
+of N(0, 1) inputs of the batch's size (see ``_adapter``; the score's reason says so).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from zeronas.proxies._adapter import use_batch_statistics_where_single_valued
 from zeronas.proxies._base import DataRecipe, Proxy
 from zeronas.proxies._model_copy import train_copy
 from zeronas.proxies._registry import register_proxy
@@ -38,6 +41,7 @@ class MeCo(Proxy):
 
     name = "meco"
     data = DataRecipe(batch_size=2)
+    needs_data = False
 
     def __init__(self, *, resolution: int = 64) -> None:
         self.resolution = int(resolution)
@@ -61,7 +65,14 @@ class MeCo(Proxy):
                 for attempt, shape in enumerate(shapes, start=1):
                     features.clear()
                     try:
-                        work(torch.randn((1, *shape)))
+                        x = torch.randn((1, *shape))
+                        try:
+                            work(x)
+                        except ValueError:  # a BatchNorm with one value per channel cannot run on one sample
+                            features.clear()
+                            if not use_batch_statistics_where_single_valued(work, torch.randn((len(inputs), *shape))):
+                                raise
+                            work(x)
                         break
                     except (RuntimeError, ValueError):
                         if attempt == len(shapes):

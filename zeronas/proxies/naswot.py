@@ -17,6 +17,11 @@ Which modules are hooked (option ``hook``):
 - ``"relu"``: every ``nn.ReLU`` (and subclass) only, each unit once (zeronas' NASWOT before
   version 2; on NAS-Bench-201 a log-determinant 5 to 8% lower, the ranking almost the same).
 
+Functional activations outside those modules (``torch.relu``, ``F.relu``, ``Tensor.relu``;
+under ``"official"`` also ``F.relu6``, ``F.leaky_relu``, ``F.prelu``, ``F.rrelu``) are counted as
+the module form would be, so a network written with functional ReLUs scores as its ``nn.ReLU``
+twin (the official hook does not see them).
+
 The official script counts only modules that its first (Jacobian) pass reached by
 backpropagation from the logits; zeronas counts every hooked call of the forward pass. The two
 agree on any network whose hooked modules all feed the output, NAS-Bench-201's included.
@@ -30,7 +35,7 @@ import torch
 from torch import nn
 
 from zeronas.errors import ZeronasUserError
-from zeronas.proxies._activations import visit_input_codes
+from zeronas.proxies._activations import RELU_FAMILY_FUNCTIONS, RELU_FUNCTIONS, visit_input_codes
 from zeronas.proxies._base import DataRecipe, Proxy, UndefinedScore
 from zeronas.proxies._model_copy import train_copy
 from zeronas.proxies._registry import register_proxy
@@ -80,10 +85,10 @@ class Naswot(Proxy):
             kernel += hamming_kernel(code)
             units += code.shape[1]
 
-        visit_input_codes(train_copy(model), inputs, lambda m: is_hooked(m, self.hook), accumulate)
+        functions = RELU_FAMILY_FUNCTIONS if self.hook == "official" else RELU_FUNCTIONS
+        visit_input_codes(train_copy(model), inputs, lambda m: is_hooked(m, self.hook), accumulate, functions)
         if units == 0:
-            what = "whose class name contains 'ReLU'" if self.hook == "official" else "of type nn.ReLU"
-            raise UndefinedScore(f"the model has no modules {what}; NASWOT needs ReLU activation codes")
+            raise UndefinedScore("the model applies no ReLU (module or function); NASWOT needs ReLU activation codes")
         sign, logdet = torch.linalg.slogdet(kernel)
         if sign == 0 or not math.isfinite(float(logdet)):
             raise UndefinedScore("the ReLU-code kernel is singular (two samples share every code)")

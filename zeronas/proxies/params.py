@@ -17,6 +17,8 @@ class Params(Proxy):
 
     name = "params"
     data = DataRecipe(batch_size=2)
+    needs_data = False
+    needs_parameters = False
 
     def compute(self, model, inputs, targets):
         return sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6

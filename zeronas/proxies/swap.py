@@ -5,6 +5,7 @@ copy re-initialised with N(0, 1) Conv/Linear weights, the binary pattern (positi
 every ReLU output on a 4-D tensor forms a (units x samples) matrix; the score is its number of
 distinct rows, i.e. of distinct sample-wise patterns. As the official ``correlation.py`` it is
 averaged over ``repeats`` (32) fresh Gaussian initialisations. Labels unused. Higher is better.
+ReLUs applied as functions count as ``nn.ReLU`` modules do.
 
 ``mu`` and ``sigma`` (both in millions of parameters) turn on the regularised SWAP of the paper:
 the score is multiplied by exp(-(params - mu)^2 / sigma).
@@ -16,7 +17,7 @@ import math
 
 from zeronas.errors import ZeronasUserError
 from zeronas.proxies._activations import count_unique_rows, relu_codes
-from zeronas.proxies._base import DataRecipe, Proxy
+from zeronas.proxies._base import DataRecipe, Proxy, UndefinedScore
 from zeronas.proxies._model_copy import gaussian_init, train_copy
 from zeronas.proxies._registry import register_proxy
 
@@ -42,6 +43,8 @@ class Swap(Proxy):
         counts = []
         for _ in range(self.repeats):
             codes = relu_codes(gaussian_init(work), inputs, spatial_only=True)
+            if codes.shape[1] == 0:
+                raise UndefinedScore("the model applies no ReLU (module or function); SWAP counts ReLU patterns")
             counts.append(count_unique_rows(codes.T.contiguous()))
         score = sum(counts) / len(counts)
         if self.mu is not None and self.sigma is not None:

@@ -55,6 +55,7 @@ class Synflow(Proxy):
     version = "2"
     needs_gradients = True
     data = DataRecipe(batch_size=2)
+    needs_data = False
 
     def __init__(self, *, log: bool = True, batchnorm: str = "official") -> None:
         if batchnorm not in BATCHNORM_RULES:

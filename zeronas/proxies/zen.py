@@ -43,6 +43,7 @@ class Zen(Proxy):
 
     name = "zen"
     data = DataRecipe(batch_size=64, normalization="zero_cost_nas", augment=True)
+    needs_data = False
 
     def __init__(self, *, mixup_gamma: float = 1e-2) -> None:
         self.mixup_gamma = float(mixup_gamma)

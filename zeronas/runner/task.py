@@ -68,19 +68,31 @@ def run_job(context: ScoringContext, job: Job) -> list[dict[str, Any]]:
     """Build the network for ``job.arch`` (after ``torch.manual_seed(seed)``) and score it.
 
     Proxies that share a data recipe are scored in one call, so they share intermediates.
-    A failure of one proxy is that proxy's ``error`` record; nothing here raises for it.
+    A failure of one proxy is that proxy's ``error`` record, and a network that cannot be built
+    is an ``error`` record of every proxy (retried on resume); only a ``ZeronasUserError`` raises.
     """
-    from zeronas.scoring import score_detailed
+    from zeronas.errors import ZeronasUserError
+    from zeronas.scoring import ProxyScore, score_detailed
 
     wanted = [p for p in context.proxies if p.key in job.proxy_keys]
-    torch.manual_seed(context.seed)
-    model = context.space.build(job.arch, context.dataset)
     identity, text = context.space.identity(job.arch), context.space.format(job.arch)
+    torch.manual_seed(context.seed)
+    try:
+        model = context.space.build(job.arch, context.dataset)
+        failed = None
+    except ZeronasUserError:
+        raise
+    except Exception as exc:  # one unbuildable network must not stop a run
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        failed = ProxyScore(float("nan"), "error", f"building the network failed: {type(exc).__name__}: {first}")
     records = []
     for recipe in dict.fromkeys(p.data for p in wanted):
         group = [p for p in wanted if p.data == recipe]
         batch = context.batches[recipe]
-        results = score_detailed(model, batch.inputs, batch.targets, group, seed=context.seed)
+        if failed is None:
+            results = score_detailed(model, batch.inputs, batch.targets, group, seed=context.seed)
+        else:
+            results = dict.fromkeys((p.key for p in group), failed)
         for proxy in group:
             result = results[proxy.key]
             record = base_record(context, identity, text, proxy, batch)
