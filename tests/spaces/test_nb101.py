@@ -335,6 +335,23 @@ def test_forward_gives_logits_per_image(text):
     assert all(m.affine for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d))
 
 
+def test_naswot_hooks_only_the_relus_of_nb101_networks_as_the_official_code():
+    # NASWOT's official rule hooks modules whose class name contains "ReLU"; the PyTorch NB101
+    # network it scores names its wrappers ConvBnRelu, so only the nn.ReLU inside count: the
+    # official rule and the nn.ReLU-only rule agree, and each ReLU unit is counted once.
+    import zeronas
+    from zeronas.proxies.naswot import is_hooked
+
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    net = NB101Space().build("0110100010000100000100000 input|conv1x1-bn-relu|maxpool3x3|conv3x3-bn-relu|output", "cifar10")
+    hooked = [m for m in net.modules() if is_hooked(m, "official")]
+    assert hooked and all(type(m) is torch.nn.ReLU for m in hooked)
+    x = torch.randn(8, 3, 32, 32)
+    scores = zeronas.score(net, x, None, [zeronas.get_proxy("naswot"), zeronas.get_proxy("naswot", hook="relu")])
+    assert scores["naswot"] == scores["naswot[hook=\"relu\"]"]
+
+
 def test_networks_declare_no_shortcut_capability():
     # Concatenating vertices with different values breaks channel symmetry under constant
     # weights, so epsinas must check the network itself; TE-NAS's thin network is NB201-only.

@@ -312,8 +312,12 @@ def compute_vertex_channels(c_in: int, c_out: int, matrix: Matrix) -> list[int]:
     return channels
 
 
-class ConvBNReLU(nn.Sequential):
-    """NAS-Bench-101's ``conv_bn_relu``: 'same' conv without bias, BatchNorm (affine), ReLU."""
+class ConvBnRelu(nn.Sequential):
+    """NAS-Bench-101's ``conv_bn_relu``: 'same' conv without bias, BatchNorm (affine), ReLU.
+
+    Named as in the PyTorch NAS-Bench-101 network that NASWOT's official code scores: its hook
+    rule (class name contains "ReLU") must see only the ReLU inside, not this wrapper.
+    """
 
     def __init__(self, c_in: int, c_out: int, kernel: int) -> None:
         super().__init__(
@@ -325,9 +329,9 @@ class ConvBNReLU(nn.Sequential):
 
 def _make_op(op: str, channels: int) -> nn.Module:
     if op == CONV3X3:
-        return ConvBNReLU(channels, channels, 3)
+        return ConvBnRelu(channels, channels, 3)
     if op == CONV1X1:
-        return ConvBNReLU(channels, channels, 1)
+        return ConvBnRelu(channels, channels, 1)
     if op == MAXPOOL3X3:
         return nn.MaxPool2d(3, stride=1, padding=1)
     raise ArchitectureError(f"unknown NAS-Bench-101 operation {op!r}")
@@ -347,7 +351,7 @@ class Cell(nn.Module):
         self.channels = compute_vertex_channels(c_in, c_out, spec.matrix)
         n = spec.num_vertices
         self.projections = nn.ModuleDict(
-            {str(t): ConvBNReLU(c_in, self.channels[t], 1) for t in range(1, n) if spec.matrix[0][t]}
+            {str(t): ConvBnRelu(c_in, self.channels[t], 1) for t in range(1, n) if spec.matrix[0][t]}
         )
         self.vertex_ops = nn.ModuleList(_make_op(spec.ops[t], self.channels[t]) for t in range(1, n - 1))
 
@@ -378,7 +382,7 @@ class NB101Network(nn.Module):
         super().__init__()
         self.arch = arch
         spec = prune(arch)
-        self.stem = ConvBNReLU(in_channels, STEM_CHANNELS, 3)
+        self.stem = ConvBnRelu(in_channels, STEM_CHANNELS, 3)
         layers: list[nn.Module] = []
         c_in = c = STEM_CHANNELS
         for stack in range(NUM_STACKS):
