@@ -33,6 +33,8 @@ _PUBLIC = {
     "get_dataset": "zeronas.data",
     "list_datasets": "zeronas.data",
     "Evaluator": "zeronas.runner",
+    "check_proxy": "zeronas.checks",
+    "ProxyCheckError": "zeronas.checks",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]

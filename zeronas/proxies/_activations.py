@@ -2,14 +2,15 @@
 
 Activations are seen wherever they are applied: as modules (forward hooks) and as functions
 (``torch.relu``, ``F.relu``, ``Tensor.relu`` and their in-place forms, caught by a
-``TorchFunctionMode``). A function call inside a hooked module (``nn.ReLU.forward`` calls
+``TorchFunctionMode``). A function call made by an activation module (``nn.ReLU.forward`` calls
 ``F.relu``) is the module's own and is not counted again, so a network written with
 ``nn.ReLU`` modules and its twin written with functional ReLUs give the same codes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -25,12 +26,14 @@ RELU_FUNCTIONS = frozenset({torch.relu, torch.relu_, F.relu, F.relu_, torch.Tens
 RELU_FAMILY_FUNCTIONS = RELU_FUNCTIONS | frozenset(
     {F.relu6, F.leaky_relu, F.leaky_relu_, F.prelu, torch.prelu, F.rrelu, F.rrelu_, torch.rrelu, torch.rrelu_}
 )
+# The modules that apply those functions themselves: their own calls are theirs, not functional ones.
+ACTIVATION_MODULES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU)
 
 Hook = Callable[[nn.Module | None, tuple[torch.Tensor, ...], torch.Tensor], None]
 
 
 class _FunctionalActivations(TorchFunctionMode):
-    """Calls ``hook(None, (input,), output)`` for each call of ``functions`` made outside hooked modules."""
+    """Calls ``hook(None, (input,), output)`` for each call of ``functions`` not made by an activation module."""
 
     def __init__(self, functions: Collection[Callable[..., object]], hook: Hook, inside: list[int]) -> None:
         super().__init__()
@@ -38,20 +41,45 @@ class _FunctionalActivations(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         out = func(*args, **(kwargs or {}))
-        if func in self.functions and not self.inside[0] and args and isinstance(args[0], torch.Tensor):
+        if not self.inside[0] and func in self.functions and args and isinstance(args[0], torch.Tensor):
             self.hook(None, (args[0],), out)
         return out
+
+
+@contextmanager
+def functional_activations(
+    model: nn.Module, hook: Hook, functions: Collection[Callable[..., object]] = RELU_FUNCTIONS
+) -> Iterator[None]:
+    """Within: ``hook(None, (input,), output)`` for every call of ``functions`` in ``model``'s forward
+    that is not an activation module's own (``nn.ReLU.forward`` calls ``F.relu``), i.e. exactly
+    the calls where the ``nn.ReLU`` twin of the network would have a module."""
+    inside = [0]
+
+    def enter(_module: nn.Module, _args: object) -> None:
+        inside[0] += 1
+
+    def leave(_module: nn.Module, _args: object, _output: object) -> None:
+        inside[0] -= 1
+
+    modules = [m for m in model.modules() if isinstance(m, ACTIVATION_MODULES)]
+    hooks = [m.register_forward_pre_hook(enter) for m in modules] + [m.register_forward_hook(leave) for m in modules]
+    try:
+        with _FunctionalActivations(functions, hook, inside):
+            yield
+    finally:
+        for h in hooks:
+            h.remove()
 
 
 def _forward_with_hook(model: nn.Module, inputs: torch.Tensor, select: Callable[[nn.Module], bool],
                        hook: Hook, functions: Collection[Callable[..., object]] = RELU_FUNCTIONS) -> None:
     """One forward pass without gradients; ``hook(module, args, output)`` sees every call of a module
-    ``select`` accepts and (with ``module=None``) every call of ``functions`` outside such modules.
+    ``select`` accepts and (with ``module=None``) every functional activation (see
+    :func:`functional_activations`).
 
     Raises :class:`UndefinedScore` if an activation it sees holds NaN or inf: codes of
     non-finite values would be silently meaningless.
     """
-    inside = [0]  # depth of hooked-module calls: functions called within them are theirs
 
     def checked(module: nn.Module | None, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         x = args[0] if args else None
@@ -59,17 +87,9 @@ def _forward_with_hook(model: nn.Module, inputs: torch.Tensor, select: Callable[
             raise UndefinedScore("non-finite activations (NaN or inf) in the forward pass")
         hook(module, args, output)
 
-    def enter(_module: nn.Module, _args: object) -> None:
-        inside[0] += 1
-
-    def leave(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        inside[0] -= 1
-        checked(module, args, output)
-
-    selected = [m for m in model.modules() if select(m)]
-    hooks = [m.register_forward_pre_hook(enter) for m in selected] + [m.register_forward_hook(leave) for m in selected]
+    hooks = [m.register_forward_hook(checked) for m in model.modules() if select(m)]
     try:
-        with torch.no_grad(), _FunctionalActivations(functions, checked, inside):
+        with torch.no_grad(), functional_activations(model, checked, functions):
             model(inputs)
     finally:
         for h in hooks:

@@ -12,7 +12,8 @@ tensorwatch's counter), so that for NAS-Bench-201 the result equals the table's
 - AdaptiveAvg/MaxPool2d: for each output cell, (window_h + 1) * (window_w + 1) per channel
   (the counter's convention, one more than the window in each direction).
 
-Other operations (additions, identities, zero ops) count 0. Data-free: one sample of the
+ReLUs applied as functions count as the module would. Other operations (additions,
+identities, zero ops) count 0. Data-free: one sample of the
 batch's shape is forwarded (values unused). Higher is better on NAS-Bench-201.
 """
 
@@ -24,6 +25,7 @@ import math
 import torch
 from torch import nn
 
+from zeronas.proxies._activations import RELU_FAMILY_FUNCTIONS, functional_activations
 from zeronas.proxies._base import DataRecipe, Proxy
 from zeronas.proxies._registry import register_proxy
 
@@ -74,9 +76,13 @@ def count_flops(model: nn.Module, sample_shape: tuple[int, ...]) -> int:
         if args and isinstance(args[0], torch.Tensor) and isinstance(output, torch.Tensor):
             total += layer_flops(module, args[0], output)
 
+    def functional(_module: nn.Module | None, args: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
+        nonlocal total
+        total += args[0].numel()  # as the ReLU module in its place: 1 per input element
+
     hooks = [m.register_forward_hook(hook) for m in work.modules() if not list(m.children())]
     try:
-        with torch.no_grad():
+        with torch.no_grad(), functional_activations(work, functional, RELU_FAMILY_FUNCTIONS):
             work(torch.zeros((1, *sample_shape)))
     finally:
         for h in hooks:

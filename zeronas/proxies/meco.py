@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from zeronas.proxies._activations import RELU_FAMILY_FUNCTIONS, functional_activations
 from zeronas.proxies._adapter import use_batch_statistics_where_single_valued
 from zeronas.proxies._base import DataRecipe, Proxy
 from zeronas.proxies._model_copy import train_copy
@@ -50,7 +51,7 @@ class MeCo(Proxy):
         work = train_copy(model)
         features: list[torch.Tensor] = []
 
-        def hook(_module: nn.Module, _args: object, output: object) -> None:
+        def hook(_module: nn.Module | None, _args: object, output: object) -> None:
             # The official hook reads ``data_output[0]``: the first sample of a tensor output.
             first = output[0] if isinstance(output, (torch.Tensor, tuple, list)) and len(output) else None
             if isinstance(first, torch.Tensor) and first.ndim >= 1:
@@ -61,7 +62,8 @@ class MeCo(Proxy):
             shapes.insert(0, (inputs.shape[1], self.resolution, self.resolution))
         hooks = [module.register_forward_hook(hook) for module in work.modules()]
         try:
-            with torch.no_grad():
+            # A functional ReLU contributes its output as the nn.ReLU module in its place would.
+            with torch.no_grad(), functional_activations(work, hook, RELU_FAMILY_FUNCTIONS):
                 for attempt, shape in enumerate(shapes, start=1):
                     features.clear()
                     try:
