@@ -53,7 +53,7 @@ def test_correlate_json_against_the_ground_truth(tmp_path, capsys):
         (["score", MIXED_CELL, "--data-dir", "/nonexistent/data"], "ZERONAS_DATA"),
         (["score"], "no architectures given"),
         (["score", "1", "--workers", "0"], "must be a positive integer"),
-        (["score", "1", "--proxies", "epsinas", "--option", "epsinas.weight=1"], "bad option for proxy 'epsinas'"),
+        (["score", "1", "--proxies", "epsinas", "--option", "epsinas.weight=1"], "epsinas has no option 'weight'; its options are collapse='auto', weights=(1e-07, 1.0)"),
         (["score", "1", "--proxies", "epsinas", "--option", "gradsign.reduction=mean"], "options given for proxies not scored"),
         (["score", "1", "--option", "reduction"], "expected PROXY.OPTION=VALUE"),
         (["correlate", "--metric", "nonsense", "--sample", "2"], "no metric 'nonsense'"),

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
+import inspect
 import json
 import math
+import os
 import shlex
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from zeronas._version import __version__
 from zeronas.benchmarks import get_benchmark, list_benchmarks
-from zeronas.data import list_datasets
+from zeronas.data import get_dataset, list_datasets
 from zeronas.errors import ZeronasUserError
-from zeronas.proxies import get_proxy_class, list_proxies
+from zeronas.proxies import get_proxy, get_proxy_class, list_proxies
+from zeronas.proxies._registry import describe_options, option_defaults
 from zeronas.scoring import HEADLINE_PROXIES
 
 EXIT_USAGE = 2
@@ -24,7 +29,11 @@ EXIT_USAGE = 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit code 2
-        self.exit(EXIT_USAGE, f"zeronas: error: {message} (see 'zeronas {self.prog.split()[-1]} --help')\n")
+        if message == "the following arguments are required: command":
+            commands = next(a for a in self._actions if isinstance(a, argparse._SubParsersAction)).choices
+            message = f"no command given; choose one of {', '.join(commands)}"
+        # ``prog`` is "zeronas" for the top-level parser and "zeronas score" etc. for a subcommand.
+        self.exit(EXIT_USAGE, f"zeronas: error: {message} (see '{self.prog} --help')\n")
 
 
 def _int_at_least(minimum: int, what: str):  # type: ignore[no-untyped-def]
@@ -47,7 +56,8 @@ _non_negative_int = _int_at_least(0, "non-negative")
 
 
 def _proxy_list(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
+    """Comma-separated proxy names, each once (first-seen order)."""
+    names = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
     if not names:
         raise argparse.ArgumentTypeError("give at least one proxy name, e.g. gradsign,epsinas")
     for name in names:
@@ -75,10 +85,17 @@ def _proxy_option(text: str) -> tuple[str, str, object]:
     return name, key, value
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
 def _options(args: argparse.Namespace) -> dict[str, dict[str, object]]:
     options: dict[str, dict[str, object]] = {}
     for name, key, value in args.option:
         options.setdefault(name, {})[key] = value
+    for name, given in options.items():
+        get_proxy(name, **given)  # an unknown option or bad value: one line listing the valid ones
     return options
 
 
@@ -95,10 +112,57 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated proxy names (default: %(default)s)")
     parser.add_argument("--option", type=_proxy_option, action="append", default=[], metavar="PROXY.OPTION=VALUE",
                         help="a proxy option, e.g. gradalign.aggregation=global (repeatable; JSON values)")
-    parser.add_argument("--seed", type=_non_negative_int, default=0, help="data batch and initialisation seed")
+    parser.add_argument("--seed", type=_non_negative_int, default=0,
+                        help="data batch and initialisation seed (default: %(default)s)")
     parser.add_argument("--data-dir", default=None, help="data directory (default: $ZERONAS_DATA, then ../shared/data)")
     _workers(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _aggregation(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--aggregation", choices=["log_rank", "mean_rank"], default="log_rank",
+                        help="how the ensemble combines its members' ranks: sum of log ranks or mean rank "
+                             "(default: %(default)s)")
+
+
+def _nan(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nan", choices=["drop", "worst"], default="drop", dest="nan_policy",
+                        help="cells with a NaN score: left out, or ranked worst (default: %(default)s)")
+
+
+def _no_progress(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-progress", action="store_true", help="do not draw the progress bar on stderr")
+
+
+def _input_shape(text: str) -> tuple[int, int, int]:
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected C,H,W as three positive integers, e.g. 3,32,32, got {text!r}")
+    return shape  # type: ignore[return-value]
+
+
+_SCORE_EPILOG = """\
+output:
+  The table has one column per proxy key and the architecture last; a score that is
+  undefined prints as nan, and a line per NaN below the table gives
+  "PROXY ARCH: STATUS: REASON" (STATUS is nan for an undefined score, error for a failure).
+
+  --json prints a list with one object per architecture:
+    [{"arch": "...", "<proxy key>": value, ...,
+      "status": {"<proxy key>": "ok" | "nan" | "error", ...},
+      "reason": {"<proxy key>": "why it is NaN", ...}}, ...]
+  "status" has every proxy key; "reason" only the keys whose status is not ok. An undefined
+  value is NaN (JSON extension, as Python's json module reads and writes it).
+
+your own model:
+  zeronas score --model my_models:make_net --proxies gradsign,epsinas
+  imports my_models (from the current directory or sys.path; or path/to/file.py:make_net),
+  calls make_net() after torch.manual_seed(--seed), and scores the nn.Module it returns on
+  each proxy's --dataset batch. The output has one row, with arch "my_models:make_net".
+"""
 
 
 def _workers(parser: argparse.ArgumentParser) -> None:
@@ -106,19 +170,37 @@ def _workers(parser: argparse.ArgumentParser) -> None:
                         help="scoring processes, one CPU thread each; set to the number of cores (default: 1)")
 
 
+def _data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", default=None, help="data directory (default: $ZERONAS_DATA, then ../shared/data)")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="zeronas", description="Training-free neural architecture search with zero-cost proxies.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     parser.add_argument("--version", action="version", version=f"zeronas {__version__}")
-    p_list = sub.add_parser("list", help="list the registered proxies (or benchmarks)")
+    p_list = sub.add_parser("list", help="list the registered proxies (or benchmarks)",
+                            description="List the registered proxies: orientation, what each needs, its batch "
+                                        "('–': data-free, reads no image), a one-line description and its options "
+                                        "with their defaults.")
     p_list.add_argument("--benchmarks", action="store_true", help="list benchmarks with their datasets and metrics")
-    p_list.add_argument("--data-dir", default=None, help="data directory (default: $ZERONAS_DATA, then ../shared/data)")
-    p_list.add_argument("--json", action="store_true")
+    _data_dir(p_list)
+    p_list.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    p_score = sub.add_parser("score", help="score architectures of a benchmark's space")
+    p_score = sub.add_parser("score", help="score architectures of a benchmark's space, or your own model",
+                             epilog=_SCORE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p_score.add_argument("archs", nargs="*", help="architectures as text (NB101: 'MATRIX OPS') or official indices")
-    p_score.add_argument("--file", type=Path, help="a file with one architecture (text or index) per line")
+    p_score.add_argument("--file", type=Path,
+                         help="a file with one architecture (text or index) per line; '#' starts a comment line")
+    p_score.add_argument("--model", default=None, metavar="MODULE:FUNCTION",
+                         help="score your own network instead: FUNCTION() of MODULE (importable from the current "
+                              "directory or sys.path, or path/to/file.py) returns the nn.Module (see below)")
+    p_score.add_argument("--input-shape", type=_input_shape, default=None, metavar="C,H,W",
+                         help="with --model: the input the model takes; the --dataset images are resized to H,W "
+                              "(default: the dataset's, e.g. 3,32,32 for cifar10)")
+    p_score.add_argument("--classes", type=_positive_int, default=None,
+                         help="with --model: the number of classes the model outputs; the batch's labels are taken "
+                              "modulo it (default: the dataset's, e.g. 10 for cifar10)")
     _common(p_score)
 
     p_corr = sub.add_parser("correlate", help="rank correlation with ground truth on a sample of cells")
@@ -129,12 +211,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p_corr.add_argument("--metric", default=None, help="ground-truth metric (default: the benchmark's for the dataset; "
                                                        "see 'zeronas list --benchmarks')")
     p_corr.add_argument("--results", default=None, help="JSON-lines file keeping every score; a rerun resumes from it")
-    p_corr.add_argument("--nan", choices=["drop", "worst"], default="drop", dest="nan_policy",
-                        help="cells with a NaN score: left out, or ranked worst (default: %(default)s)")
+    _nan(p_corr)
     p_corr.add_argument("--ensemble", type=_proxy_list, default=None, metavar="MEMBERS",
                         help="also report the rank-aggregation ensemble of these proxies as 'ensemble'")
-    p_corr.add_argument("--aggregation", choices=["log_rank", "mean_rank"], default="log_rank")
-    p_corr.add_argument("--no-progress", action="store_true")
+    _aggregation(p_corr)
+    _no_progress(p_corr)
     _common(p_corr)
 
     p_rep = sub.add_parser("report", help="reproduction report: proxies vs ground truth over datasets and seeds")
@@ -143,21 +224,26 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="comma-separated datasets (default: all of the benchmark's)")
     p_rep.add_argument("--sample", type=_positive_int, default=1000, help="number of cells (default: %(default)s)")
     p_rep.add_argument("--seeds", type=_positive_int, default=3, help="seeds 0..K-1 (default: %(default)s)")
-    p_rep.add_argument("--proxies", type=_proxy_list, default=None, help="comma-separated (default: the report set)")
+    p_rep.add_argument("--proxies", type=_proxy_list, default=None,
+                       help="comma-separated proxy names (default: the report set)")
     p_rep.add_argument("--out", type=Path, default=Path("zeronas-report"), help="report folder (default: %(default)s)")
     p_rep.add_argument("--results", default=None, help="scores file (default: OUT/results.jsonl); a rerun resumes")
     p_rep.add_argument("--ensemble-members", type=_proxy_list, default=None,
                        help="fix the ensemble's members instead of selecting them on disjoint cells")
     p_rep.add_argument("--selection-sample", type=_positive_int, default=1000,
-                       help="cells, disjoint from the report's, on which ensemble members are chosen")
-    p_rep.add_argument("--no-ensemble", action="store_true")
-    p_rep.add_argument("--aggregation", choices=["log_rank", "mean_rank"], default="log_rank")
-    p_rep.add_argument("--nan", choices=["drop", "worst"], default="drop", dest="nan_policy")
-    p_rep.add_argument("--resamples", type=_positive_int, default=1000, help="bootstrap resamples")
-    p_rep.add_argument("--no-linear-region-study", action="store_true")
-    p_rep.add_argument("--data-dir", default=None, help="data directory (default: $ZERONAS_DATA, then ../shared/data)")
+                       help="cells, disjoint from the report's, on which ensemble members are chosen "
+                            "(default: %(default)s)")
+    p_rep.add_argument("--no-ensemble", action="store_true", help="leave the rank-aggregation ensemble out")
+    _aggregation(p_rep)
+    _nan(p_rep)
+    p_rep.add_argument("--resamples", type=_positive_int, default=1000,
+                       help="bootstrap resamples of the confidence intervals (default: %(default)s)")
+    p_rep.add_argument("--no-linear-region-study", action="store_true",
+                       help="skip the study that rescores the cells with linear_regions' settings changed "
+                            "one at a time")
+    _data_dir(p_rep)
     _workers(p_rep)
-    p_rep.add_argument("--no-progress", action="store_true")
+    _no_progress(p_rep)
     p_rep.add_argument("--json", action="store_true", help="print the summary as JSON")
     return parser
 
@@ -198,20 +284,40 @@ def _cmd_list(args: argparse.Namespace) -> None:
     rows = []
     for name in list_proxies():
         cls = get_proxy_class(name)
+        needs_data = bool(getattr(cls, "needs_data", True))  # False: reads no pixel (data-free)
+        options = option_defaults(cls)
         rows.append({
-            "name": name, "higher_is_better": cls.higher_is_better, "needs_labels": cls.needs_labels,
-            "needs_gradients": cls.needs_gradients, "batch_size": cls.data.batch_size,
+            "name": name, "description": _description(cls), "higher_is_better": cls.higher_is_better,
+            "needs_labels": cls.needs_labels, "needs_gradients": cls.needs_gradients, "needs_data": needs_data,
+            "batch_size": cls.data.batch_size if needs_data else None,
+            "options": {k: (None if v is inspect.Parameter.empty else list(v) if isinstance(v, tuple) else v)
+                        for k, v in sorted(options.items())},
+            "_options_text": describe_options(options),
         })
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], indent=2,
+                         default=repr))
         return
-    print(f"{'proxy':<16}{'higher better':<15}{'labels':<8}{'gradients':<11}batch")
+    print(f"{'proxy':<16}{'higher better':<15}{'labels':<8}{'gradients':<11}{'batch':<7}description")
     for r in rows:
-        print(f"{r['name']:<16}{r['higher_is_better']!s:<15}{r['needs_labels']!s:<8}{r['needs_gradients']!s:<11}{r['batch_size']}")
+        batch = "–" if r["batch_size"] is None else r["batch_size"]
+        print(f"{r['name']:<16}{r['higher_is_better']!s:<15}{r['needs_labels']!s:<8}{r['needs_gradients']!s:<11}"
+              f"{batch!s:<7}{r['description']}")
+        if r["_options_text"]:
+            print(f"{'':<16}options: {r['_options_text']}")
+    print("batch: the images each network sees; '–': data-free (reads no image). "
+          "Set an option with --option PROXY.OPTION=VALUE.")
 
 
-def _read_archs(args: argparse.Namespace) -> list[str]:
-    items = list(args.archs)
+def _description(cls: type) -> str:
+    """The first line of a proxy class's own docstring."""
+    doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")
+    return doc.splitlines()[0].strip() if doc else ""
+
+
+def _read_archs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(architecture text, where it came from: "" for an argument, "FILE line N" for a file line)."""
+    items = [(item, "") for item in args.archs]
     if args.file is not None:
         if not args.file.is_file():
             raise ZeronasUserError(f"architecture file {str(args.file)!r} does not exist; pass an existing --file")
@@ -220,9 +326,11 @@ def _read_archs(args: argparse.Namespace) -> list[str]:
         except (OSError, UnicodeDecodeError) as exc:
             raise ZeronasUserError(f"architecture file {str(args.file)!r} cannot be read as text ({type(exc).__name__}); "
                                    "pass a text file with one architecture per line") from None
-        items += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        items += [(line.strip(), f"{args.file} line {number}")
+                  for number, line in enumerate(text.splitlines(), start=1)
+                  if line.strip() and not line.startswith("#")]
     if not items:
-        raise ZeronasUserError("no architectures given; pass architecture strings, indices or --file")
+        raise ZeronasUserError("no architectures given; pass architecture strings, indices, --file or --model")
     return items
 
 
@@ -237,24 +345,208 @@ def _parse_arch(space, item: str):  # type: ignore[no-untyped-def]
     return space.parse(item)
 
 
+def _parse_located(space, item: str, origin: str):  # type: ignore[no-untyped-def]
+    """``_parse_arch``, with a file line's errors prefixed by the file and line number."""
+    try:
+        return _parse_arch(space, item)
+    except ZeronasUserError as exc:
+        if not origin:
+            raise
+        raise ZeronasUserError(f"{origin}: {exc}") from None
+
+
 def _cmd_score(args: argparse.Namespace) -> None:
+    if args.model is not None:
+        _cmd_score_model(args)
+        return
+    if args.input_shape is not None or args.classes is not None:
+        raise ZeronasUserError("--input-shape and --classes describe a --model; a benchmark's architectures take the "
+                               "--dataset's shape and classes")
     from zeronas.runner import Evaluator, make_executor
 
     benchmark = get_benchmark(args.benchmark, args.data_dir)
-    archs = [_parse_arch(benchmark.space, item) for item in _read_archs(args)]
+    archs = [_parse_located(benchmark.space, item, origin) for item, origin in _read_archs(args)]
+    options = _options(args)
     with make_executor(args.workers) as executor:
         evaluator = Evaluator(benchmark, dataset=args.dataset, proxies=args.proxies, seed=args.seed,
-                              options=_options(args), executor=executor, data_dir=args.data_dir,
+                              options=options, executor=executor, data_dir=args.data_dir,
                               progress=len(archs) > 1)
         table = evaluator.score(archs)
     keys = table.keys()
-    rows = [{"arch": benchmark.space.format(a), **{k: float(table[k][i]) for k in keys}} for i, a in enumerate(archs)]
-    if args.json:
+    rows = [
+        _score_row(benchmark.space.format(a), {k: (float(table[k][i]), str(table.status[k][i]),
+                                                   str(table.reasons[k][i]) if k in table.reasons else "")
+                                               for k in keys})
+        for i, a in enumerate(archs)
+    ]
+    _print_scores(rows, keys, args.json)
+
+
+def _score_row(arch: str, scores: dict[str, tuple[float, str, str]]) -> dict[str, Any]:
+    """One row of score's output from ``key -> (value, status, reason)`` (see ``_SCORE_EPILOG``)."""
+    row: dict[str, Any] = {"arch": arch}
+    row.update({key: value for key, (value, _, _) in scores.items()})
+    row["status"] = {key: status for key, (_, status, _) in scores.items()}
+    row["reason"] = {key: reason or "no reason recorded" for key, (_, status, reason) in scores.items()
+                     if status != "ok"}
+    return row
+
+
+def _print_scores(rows: list[dict[str, Any]], keys: list[str], as_json: bool) -> None:
+    if as_json:
         print(json.dumps(rows, indent=2))
         return
-    print("  ".join(f"{k:>14}" for k in keys) + "  arch")
+    widths = [max(14, len(k)) for k in keys]
+    print("  ".join(f"{k:>{w}}" for k, w in zip(keys, widths, strict=True)) + "  arch")
     for row in rows:
-        print("  ".join(f"{_fmt(row[k]):>14}" for k in keys) + "  " + row["arch"])
+        print("  ".join(f"{_fmt(row[k]):>{w}}" for k, w in zip(keys, widths, strict=True)) + "  " + row["arch"])
+    notes = [f"{key} {row['arch']}: {row['status'][key]}: {reason}"
+             for row in rows for key, reason in row["reason"].items()]
+    if notes:
+        print()
+        print("\n".join(notes))
+
+
+def _load_model(spec: str, seed: int):  # type: ignore[no-untyped-def]
+    """The ``nn.Module`` returned by FUNCTION() of ``MODULE:FUNCTION`` or ``path/to/file.py:FUNCTION``."""
+    import torch
+    from torch import nn
+
+    target, sep, attribute = spec.rpartition(":")
+    usage = "pass --model MODULE:FUNCTION (MODULE importable from the current directory) or path/to/file.py:FUNCTION"
+    if not (sep and target and attribute):
+        raise ZeronasUserError(f"--model {spec!r} names no function; {usage}")
+    is_file = target.endswith(".py") or "/" in target or os.sep in target
+    if is_file:
+        path = Path(target)
+        if not path.is_file():
+            raise ZeronasUserError(f"--model file {target!r} does not exist; {usage}")
+        module_name = f"_zeronas_model_{path.stem}"
+        search = str(path.resolve().parent)  # so that the file can import its neighbours
+    else:
+        module_name, search = target, os.getcwd()  # as `python -m zeronas` would; the console script would not
+    added = search not in sys.path and (is_file or "" not in sys.path)
+    if added:
+        sys.path.insert(0, search)
+    importlib.invalidate_caches()
+    try:
+        if is_file:
+            loader_spec = importlib.util.spec_from_file_location(module_name, path)
+            if loader_spec is None or loader_spec.loader is None:
+                raise ZeronasUserError(f"--model file {target!r} cannot be imported as Python; {usage}")
+            module = importlib.util.module_from_spec(loader_spec)
+            sys.modules[module_name] = module
+            loader_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(target)
+    except ZeronasUserError:
+        raise
+    except ModuleNotFoundError as exc:
+        if not is_file and exc.name is not None and (target == exc.name or target.startswith(exc.name + ".")):
+            raise ZeronasUserError(f"--model: no module named {exc.name!r} on the path (the current directory "
+                                   f"included); {usage}") from None
+        raise ZeronasUserError(f"--model: importing {target!r} failed: {_one_line(exc)}") from None
+    except SystemExit as exc:
+        raise ZeronasUserError(f"--model: importing {target!r} exited (SystemExit {exc.code}); guard its script code "
+                               "with if __name__ == '__main__'") from None
+    except Exception as exc:  # noqa: BLE001  (the user's module: any failure, in one line)
+        raise ZeronasUserError(f"--model: importing {target!r} failed: {_one_line(exc)}") from None
+    finally:
+        if added and search in sys.path:
+            sys.path.remove(search)
+    factory: Any = module
+    for part in attribute.split("."):
+        if not hasattr(factory, part):
+            raise ZeronasUserError(f"--model: {target!r} has no attribute {attribute!r}; name a function defined in "
+                                   f"it, e.g. {target}:make_model")
+        factory = getattr(factory, part)
+    if isinstance(factory, nn.Module):
+        raise ZeronasUserError(f"--model: {spec!r} is a model instance, not a function; pass a function that builds "
+                               "and returns it, so that --seed sets its initialisation")
+    if not callable(factory):
+        raise ZeronasUserError(f"--model: {spec!r} is not callable (an object of type {type(factory).__name__}); pass "
+                               "a function that returns an nn.Module")
+    torch.manual_seed(seed)
+    try:
+        model = factory()
+    except Exception as exc:  # noqa: BLE001  (the user's function)
+        raise ZeronasUserError(f"--model: calling {spec!r} failed: {_one_line(exc)}; it is called with no "
+                               "arguments") from None
+    if not isinstance(model, nn.Module):
+        raise ZeronasUserError(f"--model: {spec!r} returned an object of type {type(model).__name__}, not a "
+                               "torch.nn.Module; return the model")
+    return model
+
+
+def _check_model(model: Any, spec: str, input_shape: tuple[int, int, int], classes: int) -> None:
+    """One forward pass of two zero inputs: refuse, in one line, a model that does not take ``input_shape``
+    or returns fewer logits than ``classes``. The model's modes and state are left as they were."""
+    import torch
+
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros((2, *input_shape)))
+    except Exception as exc:  # noqa: BLE001  (the user's model)
+        shape = ", ".join(map(str, input_shape))
+        raise ZeronasUserError(f"--model: {spec!r} cannot run on inputs of shape (N, {shape}) ({_one_line(exc)}); "
+                               "pass the --input-shape C,H,W it takes") from None
+    finally:
+        for module, training in modes:
+            module.training = training
+    if isinstance(out, torch.Tensor) and out.ndim == 2 and out.shape[1] < classes:
+        raise ZeronasUserError(f"--model: {spec!r} returns {out.shape[1]} outputs per sample, fewer than the "
+                               f"{classes} classes; pass --classes {out.shape[1]} (labels are taken modulo it)")
+
+
+def _cmd_score_model(args: argparse.Namespace) -> None:
+    """``score --model MODULE:FUNCTION``: one user network, each proxy on its own --dataset batch."""
+    import torch.nn.functional as F
+
+    from zeronas.data import load_batch
+    from zeronas.runner.evaluator import resolve_proxy_instances
+    from zeronas.scoring import score_detailed
+
+    if args.archs or args.file is not None:
+        raise ZeronasUserError("pass architectures (or --file) or --model, not both")
+    dataset = get_dataset(args.dataset)
+    input_shape = args.input_shape or tuple(dataset.input_shape)
+    classes = args.classes or dataset.num_classes
+    if input_shape[0] != dataset.input_shape[0]:
+        raise ZeronasUserError(f"--input-shape has {input_shape[0]} channels but {dataset.name} images have "
+                               f"{dataset.input_shape[0]}; pass --input-shape {dataset.input_shape[0]},H,W")
+    proxies = resolve_proxy_instances(args.proxies, _options(args))
+    model = _load_model(args.model, args.seed)
+    _check_model(model, args.model, input_shape, classes)
+    by_recipe: dict[Any, list[Any]] = {}
+    for proxy in proxies:
+        by_recipe.setdefault(proxy.data, []).append(proxy)
+    details: dict[str, Any] = {}
+    for recipe, group in by_recipe.items():
+        batch = load_batch(dataset.name, batch_size=recipe.batch_size, seed=args.seed,
+                           normalization=recipe.normalization, augment=recipe.augment, data_dir=args.data_dir)
+        inputs, targets = batch.inputs, batch.targets
+        if tuple(inputs.shape[2:]) != tuple(input_shape[1:]):
+            inputs = F.interpolate(inputs, size=tuple(input_shape[1:]), mode="bilinear", align_corners=False)
+        if classes < dataset.num_classes:
+            targets = targets % classes
+        details.update(score_detailed(model, inputs, targets, group, seed=args.seed))
+    keys = [proxy.key for proxy in proxies]
+    row = _score_row(args.model, {k: (float(details[k].value), details[k].status, details[k].reason) for k in keys})
+    _print_scores([row], keys, args.json)
+
+
+def _capped_sample(benchmark: Any, datasets: Sequence[str], metric: str | None, sample: int | None) -> int | None:
+    """``sample``, or None (every cell) with a one-line warning when it exceeds the population."""
+    if sample is None:
+        return None
+    total = max(len(benchmark.population(d, metric)) for d in datasets)
+    if sample <= total:
+        return sample
+    print(f"zeronas: warning: --sample {sample} exceeds the {total:,} cells with ground truth; using all of them",
+          file=sys.stderr)
+    return None
 
 
 def _cmd_correlate(args: argparse.Namespace) -> None:
@@ -262,9 +554,11 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
     from zeronas.runner import ResultStore, make_executor
 
     benchmark = get_benchmark(args.benchmark, args.data_dir)
-    sample = None if args.all else (args.sample or benchmark.default_sample)
+    options = _options(args)
+    sample = None if args.all else _capped_sample(benchmark, [args.dataset], args.metric,
+                                                  args.sample or benchmark.default_sample)
     config = CorrelateConfig(benchmark=args.benchmark, dataset=args.dataset, sample=sample, seed=args.seed,
-                             proxies=tuple(args.proxies), options=_options(args), metric=args.metric,
+                             proxies=tuple(args.proxies), options=options, metric=args.metric,
                              nan_policy=args.nan_policy, ensemble=tuple(args.ensemble or ()),
                              aggregation=args.aggregation)
     with ResultStore(args.results) as store, make_executor(args.workers) as executor:
@@ -287,8 +581,11 @@ def _cmd_report(args: argparse.Namespace) -> None:
     from zeronas.report import make_report
 
     benchmark = get_benchmark(args.benchmark, args.data_dir)
+    datasets = tuple(args.datasets or benchmark.datasets)
+    for dataset in datasets:
+        benchmark.check_dataset(dataset)
     config = ReproductionConfig(
-        benchmark=args.benchmark, datasets=tuple(args.datasets or benchmark.datasets), sample=args.sample,
+        benchmark=args.benchmark, datasets=datasets, sample=_capped_sample(benchmark, datasets, None, args.sample),
         seeds=args.seeds, proxies=tuple(args.proxies or DEFAULT_PROXIES), ensemble=not args.no_ensemble,
         ensemble_members=tuple(args.ensemble_members) if args.ensemble_members else None,
         selection_sample=args.selection_sample, aggregation=args.aggregation, nan_policy=args.nan_policy,

@@ -103,7 +103,7 @@ def test_bad_options_are_user_errors():
         zeronas.get_proxy("gradsign", reduction="median")
     with pytest.raises(zeronas.ZeronasUserError) as info:
         zeronas.get_proxy("gradsign", temperature=2)
-    assert str(info.value) == "gradsign has no option 'temperature'; its options are reduction='sum', chunk_size=32"
+    assert str(info.value) == "gradsign has no option 'temperature'; its options are chunk_size=32, reduction='sum'"
 
 
 def test_large_networks_take_smaller_chunks_with_the_same_scores(monkeypatch, cifar_batch):

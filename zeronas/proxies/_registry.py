@@ -28,21 +28,35 @@ def get_proxy_class(name: str) -> type[Proxy]:
 
 
 def get_proxy(name: str, **options: object) -> Proxy:
-    """An instance of the proxy ``name`` configured with keyword ``options``."""
+    """An instance of the proxy ``name`` configured with keyword ``options``.
+
+    An unknown option or a value the proxy refuses is a one-line ``ZeronasUserError`` that lists
+    the proxy's options with their defaults.
+    """
     cls = get_proxy_class(name)
     valid = option_defaults(cls)
     unknown = [key for key in options if key not in valid]
     if unknown:
-        listed = ", ".join(f"{k}={v!r}" for k, v in valid.items()) or "none"
-        raise ZeronasUserError(f"{name} has no option {', '.join(map(repr, unknown))}; its options are {listed}")
+        listing = f"its options are {describe_options(valid)}" if valid else "it takes no options"
+        raise ZeronasUserError(f"{name} has no option {unknown[0]!r}; {listing}")
     try:
         return cls(**options)
-    except TypeError as exc:
-        raise ZeronasUserError(f"bad option for proxy {name!r}: {exc}") from None
+    except ZeronasUserError:
+        raise
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ZeronasUserError(f"bad value for {name} ({shown}): {type(exc).__name__}: {text}; "
+                               f"its options are {describe_options(valid)}") from None
 
 
 def option_defaults(cls: type[Proxy]) -> dict[str, object]:
-    """The keyword options of a proxy class with their defaults (``inspect.Parameter.empty`` if none)."""
+    """The keyword options of a proxy class: name -> default (``inspect.Parameter.empty`` if required)."""
     params = inspect.signature(cls.__init__).parameters.values()
     keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return {p.name: p.default for p in params if p.name != "self" and p.kind in keyword}
+
+
+def describe_options(options: dict[str, object]) -> str:
+    """``chunk_size=32, reduction='sum'``: options sorted by name, with their defaults."""
+    return ", ".join(k if v is inspect.Parameter.empty else f"{k}={v!r}" for k, v in sorted(options.items()))

@@ -32,8 +32,10 @@ from zeronas.spaces.base import SearchSpace
 class ScoreTable:
     """Scores keyed by architecture identity and proxy key.
 
-    ``values[key]`` and ``status[key]`` are arrays in ``archs`` order; NaN where a score is
-    undefined (``status`` says ``nan`` or ``error``). Orientation per key in ``higher_is_better``.
+    ``values[key]``, ``status[key]`` and ``reasons[key]`` are arrays in ``archs`` order; NaN
+    where a score is undefined (``status`` says ``nan`` or ``error``, and ``reasons`` why: an
+    object array of one-line texts, ``""`` where the score is ``ok``). Orientation per key in
+    ``higher_is_better``.
     """
 
     archs: list[Any]
@@ -42,6 +44,7 @@ class ScoreTable:
     status: dict[str, np.ndarray]
     higher_is_better: dict[str, bool]
     seconds: dict[str, float] = field(default_factory=dict)  # recorded scoring time per proxy key
+    reasons: dict[str, np.ndarray] = field(default_factory=dict)  # why a score is NaN; "" where ok
 
     def __getitem__(self, key: str) -> np.ndarray:
         try:
@@ -212,6 +215,7 @@ class Evaluator:
         n = len(archs)
         values = {k: np.full(n, np.nan) for k in self.keys}
         status = {k: np.full(n, "error", dtype=object) for k in self.keys}
+        reasons = {k: np.full(n, "no score was recorded", dtype=object) for k in self.keys}
         seconds = dict.fromkeys(self.keys, 0.0)
         for first, rows in job_rows.items():
             for key in self.keys:
@@ -222,6 +226,8 @@ class Evaluator:
                 for row in rows:
                     values[key][row] = np.nan if value is None else float(value)
                     status[key][row] = record.get("status", "ok")
+                    reasons[key][row] = record.get("reason") or ""
                 seconds[key] += float(record.get("seconds") or 0.0)
         return ScoreTable(archs=archs, identities=identities, values=values, status=status,
-                          higher_is_better={p.key: p.higher_is_better for p in self.proxies}, seconds=seconds)
+                          higher_is_better={p.key: p.higher_is_better for p in self.proxies}, seconds=seconds,
+                          reasons=reasons)
