@@ -165,7 +165,7 @@ def epsilon_from_outputs(outputs: torch.Tensor) -> float:
     lo = outputs.min(dim=1, keepdim=True).values
     span = outputs.max(dim=1, keepdim=True).values - lo
     if bool((span == 0).any()) or not bool(torch.isfinite(outputs).all()):
-        raise UndefinedScore("epsinas: the output is constant or non-finite over the batch for a constant weight")
+        raise UndefinedScore("the output is constant or non-finite over the batch for a constant weight")
     normed = (outputs - lo) / span
     normed = torch.where(normed == 0, torch.full_like(normed, math.nan), normed)
     mae = torch.nanmean((normed[0] - normed[1]).abs())
