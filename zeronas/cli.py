@@ -10,6 +10,7 @@ import json
 import math
 import os
 import shlex
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -610,8 +611,15 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:  #
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from zeronas.runner.executors.base import raise_interrupted
+
     warnings.formatwarning = _one_line_warning
     parser = _build_parser()
+    # SIGTERM (timeout, kill, a batch scheduler) unwinds like Ctrl-C for the whole command, so
+    # stores and worker pools close on the way out, also between scoring runs.
+    previous = signal.getsignal(signal.SIGTERM) if _in_main_thread() else None
+    if previous is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, raise_interrupted)
     try:
         args = parser.parse_args(argv)
         args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -619,10 +627,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZeronasUserError as exc:
         print(f"zeronas: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("zeronas: interrupted", file=sys.stderr)
-        return 130
+        return 128 + int(getattr(exc, "signum", signal.SIGINT))
+    finally:
+        if previous is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
     return 0
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Scoring many architectures: the Evaluator, executors and resumable result stores."""
 
 from zeronas.runner.evaluator import Evaluator, ScoreTable, resolve_proxy_instances
-from zeronas.runner.executors import EXECUTORS, Executor, LocalPoolExecutor, SerialExecutor, make_executor
+from zeronas.runner.executors import EXECUTORS, Executor, Interrupted, LocalPoolExecutor, SerialExecutor, make_executor
 from zeronas.runner.scoring import score_archs
 from zeronas.runner.store import JsonlStore, MemoryStore, ResultStore, Store
 
@@ -9,6 +9,7 @@ __all__ = [
     "EXECUTORS",
     "Evaluator",
     "Executor",
+    "Interrupted",
     "JsonlStore",
     "LocalPoolExecutor",
     "MemoryStore",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zeronas.errors import ZeronasUserError
-from zeronas.runner.executors.base import Executor
+from zeronas.runner.executors.base import Executor, Interrupted
 from zeronas.runner.executors.pool import LocalPoolExecutor
 from zeronas.runner.executors.serial import SerialExecutor
 
@@ -17,4 +17,4 @@ def make_executor(workers: int = 1) -> Executor:
     return SerialExecutor() if workers == 1 else LocalPoolExecutor(workers)
 
 
-__all__ = ["EXECUTORS", "Executor", "LocalPoolExecutor", "SerialExecutor", "make_executor"]
+__all__ = ["EXECUTORS", "Executor", "Interrupted", "LocalPoolExecutor", "SerialExecutor", "make_executor"]

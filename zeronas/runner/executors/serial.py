@@ -10,7 +10,10 @@ from zeronas.runner.task import Job, ScoringContext, run_job
 
 
 class SerialExecutor(Executor):
-    """Runs each job in the calling process, with its current torch thread settings."""
+    """Runs each job in the calling process, with its current torch thread settings.
+
+    SIGINT and SIGTERM stop it within the job at hand (see :class:`~zeronas.runner.executors.base.Executor`).
+    """
 
     name = "serial"
 
