@@ -151,6 +151,23 @@ def cli(*argv: str, data_dir: str | None, cwd: str | None = None, stdin: str | N
     return done.returncode, (done.stdout + done.stderr).strip()
 
 
+def stderr_until(marker: str, *argv: str, data_dir: str | None, seconds: float = 120) -> str:
+    """The first stderr line of a command that starts with ``marker``; the command is then stopped."""
+    command = [sys.executable, "-m", "zeronas", *argv] + (["--data-dir", data_dir] if data_dir else [])
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline, found = time.monotonic() + seconds, "no such line"
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith(marker):
+            found = line.strip()
+            break
+        if time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    return found
+
+
 def brief(code: int, text: str, lines: int = 3) -> str:
     rows = text.splitlines()
     shown = " | ".join(rows[:lines]) + (f" ... ({len(rows)} lines)" if len(rows) > lines else "")
@@ -163,8 +180,9 @@ def cli_probes(data_dir: str | None) -> None:
     show("zeronas --version", brief(*cli("--version", data_dir=data_dir)))
     code, text = cli("list", data_dir=data_dir)
     show("zeronas list (first rows)", brief(code, text, 4))
-    show("correlate --sample 20000 (nb201 has 15,625)",
-         brief(*cli("correlate", "--sample", "20000", "--proxies", "params", "--no-progress", data_dir=data_dir)))
+    show("correlate --sample 20000 (nb201 has 15,625; stopped once it warned)",
+         stderr_until("zeronas: warning", "correlate", "--sample", "20000", "--proxies", "params", "--no-progress",
+                      data_dir=data_dir))
     code, text = cli("correlate", "--metric", "nonsense", "--proxies", "params", data_dir=data_dir)
     show("correlate --metric nonsense", f"{brief(code, text)} (longest line {max(map(len, text.splitlines()))} chars)")
     show("score --proxies params,params", brief(*cli("score", cell, "--proxies", "params,params", data_dir=data_dir)))

@@ -23,7 +23,7 @@ def test_score_strings_indices_and_files(tmp_path, capsys, table):
                  "--option", "epsinas.weights=[1e-7, 1.0]"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["arch"] for r in rows] == [MIXED_CELL, DEAD_CELL, table.arch_str[6111]]
-    assert rows[1]["epsinas"] != rows[1]["epsinas"]  # NaN: the dead cell's output is constant
+    assert rows[1]["epsinas"] is None and rows[1]["status"]["epsinas"] == "nan"  # the dead cell: constant output
     assert rows[0]["epsinas"] > 0 and rows[2]["epsinas"] > 0
 
 

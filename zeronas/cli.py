@@ -257,6 +257,21 @@ def _dataset_list(text: str) -> list[str]:
     return names
 
 
+def _finite_or_null(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    return value
+
+
+def _json(value: object, **options: object) -> str:
+    """Strict JSON (NaN and inf as null, as in results files), indented."""
+    return json.dumps(_finite_or_null(value), indent=2, allow_nan=False, **options)  # type: ignore[arg-type]
+
+
 def _fmt(value: float) -> str:
     return "nan" if math.isnan(value) else f"{value:.4g}"
 
@@ -274,7 +289,7 @@ def _cmd_list(args: argparse.Namespace) -> None:
                              for d in benchmark.datasets},
             })
         if args.json:
-            print(json.dumps(rows, indent=2))
+            print(_json(rows))
             return
         for row in rows:
             print(f"{row['name']}: {row['description']} (space {row['space']})")
@@ -296,7 +311,7 @@ def _cmd_list(args: argparse.Namespace) -> None:
             "_options_text": describe_options(options),
         })
     if args.json:
-        print(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], indent=2,
+        print(_json([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
                          default=repr))
         return
     print(f"{'proxy':<16}{'higher better':<15}{'labels':<8}{'gradients':<11}{'batch':<7}description")
@@ -395,7 +410,7 @@ def _score_row(arch: str, scores: dict[str, tuple[float, str, str]]) -> dict[str
 
 def _print_scores(rows: list[dict[str, Any]], keys: list[str], as_json: bool) -> None:
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print(_json(rows))
         return
     widths = [max(14, len(k)) for k in keys]
     print("  ".join(f"{k:>{w}}" for k, w in zip(keys, widths, strict=True)) + "  arch")
@@ -566,7 +581,7 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
         result = correlate(config, store=store, executor=executor, data_dir=args.data_dir,
                            progress=not args.no_progress)
     if args.json:
-        print(json.dumps({name: c.as_dict() for name, c in result.correlations.items()}, indent=2))
+        print(_json({name: c.as_dict() for name, c in result.correlations.items()}))
         return
     over = "over finite scores" if args.nan_policy == "drop" else "with NaN scores ranked worst"
     print(f"{args.benchmark} {args.dataset}: {result.cells} cells, seed {args.seed}, against {result.metric}; "
@@ -598,7 +613,7 @@ def _cmd_report(args: argparse.Namespace) -> None:
                            command=command, workers=args.workers, progress=not args.no_progress)
     if args.json:
         summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
-        print(json.dumps({"paths": {k: str(v) for k, v in paths.items()}, **summary}, indent=2))
+        print(_json({"paths": {k: str(v) for k, v in paths.items()}, **summary}))
         return
     print(f"report: {paths['markdown']} and {paths['html']} ({m.seconds:.0f} s)")
     print(f"{'proxy':<24}" + "".join(f"{d:>12}" for d in m.datasets) + "   Spearman rho, seed 0")
