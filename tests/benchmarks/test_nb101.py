@@ -214,7 +214,8 @@ def test_score_an_nb101_cell_from_a_file_keeps_the_row_format(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     from zeronas.spaces.nb101 import count_parameters
 
-    assert rows == [{"arch": NB101_CELL, "params": count_parameters(NB101_CELL) / 1e6}]
+    assert rows == [{"arch": NB101_CELL, "params": count_parameters(NB101_CELL) / 1e6, "status": {"params": "ok"},
+                     "reason": {}}]
 
 
 
