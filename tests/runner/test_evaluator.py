@@ -44,6 +44,28 @@ def test_error_records_are_rescored_and_stored_scores_reused(tmp_path):
     assert statuses == ["ok"] * 3  # the error was superseded by a fresh score
 
 
+def test_a_network_that_cannot_be_built_is_an_error_record_retried_on_resume(tmp_path, monkeypatch):
+    from zeronas.spaces.nb201 import NB201Space
+
+    build = NB201Space.build
+
+    def failing(self, arch, dataset):  # a space bug that hits one architecture
+        if self.format(arch) == CELLS[1]:
+            raise IndexError("no such edge")
+        return build(self, arch, dataset)
+
+    monkeypatch.setattr(NB201Space, "build", failing)
+    path = tmp_path / "r.jsonl"
+    table = Evaluator("nb201", dataset="cifar10", proxies=["params", "synflow"], store=JsonlStore(path),
+                      progress=False).score(CELLS)
+    assert list(table.status["params"]) == ["ok", "error", "ok"] and np.isnan(table["params"][1])
+    assert table.reasons["synflow"][1] == "building the network failed: IndexError: no such edge"
+    monkeypatch.setattr(NB201Space, "build", build)  # fixed: the resumed run builds it and scores it
+    resumed = Evaluator("nb201", dataset="cifar10", proxies=["params", "synflow"], store=JsonlStore(path),
+                        progress=False).score(CELLS)
+    assert list(resumed.status["params"]) == ["ok"] * 3 and np.isfinite(resumed["params"]).all()
+
+
 def test_records_of_the_previous_format_are_found_by_their_batch_identity():
     evaluator = Evaluator("nb201", dataset="cifar10", proxies=["synflow"], progress=False)
     batch = evaluator.batches()[evaluator.proxies[0].data]
