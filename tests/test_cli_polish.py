@@ -278,7 +278,7 @@ def test_score_model_input_shape_and_classes(models_file, synthetic_data_dir, ca
         ("{file}:INSTANCE", [], "is a model instance, not a function"),
         ("{file}:broken", [], "calling '{file}:broken' failed: RuntimeError: no GPU here"),
         ("{file}", [], "names no function"),
-        ("/nonexistent/models.py:make", [], "--model file '/nonexistent/models.py' does not exist"),
+        ("/nonexistent/models.py:make", [], "model file '/nonexistent/models.py' does not exist"),
         ("{file}:make", ["1"], "pass architectures (or --file) or --model, not both"),
         ("{file}:sixteen_pixels", [], "cannot run on inputs of shape (N, 3, 32, 32)"),
         ("{file}:five_classes", [], "returns 5 outputs per sample, fewer than the 10 classes; pass --classes 5"),

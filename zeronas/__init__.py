@@ -34,6 +34,7 @@ _PUBLIC = {
     "list_datasets": "zeronas.data",
     "Evaluator": "zeronas.runner",
     "check_proxy": "zeronas.checks",
+    "load_model": "zeronas.model_factory",
     "ProxyCheckError": "zeronas.checks",
 }
 

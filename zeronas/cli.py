@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import inspect
 import json
 import math
-import os
 import shlex
 import signal
 import sys
@@ -423,77 +420,6 @@ def _print_scores(rows: list[dict[str, Any]], keys: list[str], as_json: bool) ->
         print("\n".join(notes))
 
 
-def _load_model(spec: str, seed: int):  # type: ignore[no-untyped-def]
-    """The ``nn.Module`` returned by FUNCTION() of ``MODULE:FUNCTION`` or ``path/to/file.py:FUNCTION``."""
-    import torch
-    from torch import nn
-
-    target, sep, attribute = spec.rpartition(":")
-    usage = "pass --model MODULE:FUNCTION (MODULE importable from the current directory) or path/to/file.py:FUNCTION"
-    if not (sep and target and attribute):
-        raise ZeronasUserError(f"--model {spec!r} names no function; {usage}")
-    is_file = target.endswith(".py") or "/" in target or os.sep in target
-    if is_file:
-        path = Path(target)
-        if not path.is_file():
-            raise ZeronasUserError(f"--model file {target!r} does not exist; {usage}")
-        module_name = f"_zeronas_model_{path.stem}"
-        search = str(path.resolve().parent)  # so that the file can import its neighbours
-    else:
-        module_name, search = target, os.getcwd()  # as `python -m zeronas` would; the console script would not
-    added = search not in sys.path and (is_file or "" not in sys.path)
-    if added:
-        sys.path.insert(0, search)
-    importlib.invalidate_caches()
-    try:
-        if is_file:
-            loader_spec = importlib.util.spec_from_file_location(module_name, path)
-            if loader_spec is None or loader_spec.loader is None:
-                raise ZeronasUserError(f"--model file {target!r} cannot be imported as Python; {usage}")
-            module = importlib.util.module_from_spec(loader_spec)
-            sys.modules[module_name] = module
-            loader_spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(target)
-    except ZeronasUserError:
-        raise
-    except ModuleNotFoundError as exc:
-        if not is_file and exc.name is not None and (target == exc.name or target.startswith(exc.name + ".")):
-            raise ZeronasUserError(f"--model: no module named {exc.name!r} on the path (the current directory "
-                                   f"included); {usage}") from None
-        raise ZeronasUserError(f"--model: importing {target!r} failed: {_one_line(exc)}") from None
-    except SystemExit as exc:
-        raise ZeronasUserError(f"--model: importing {target!r} exited (SystemExit {exc.code}); guard its script code "
-                               "with if __name__ == '__main__'") from None
-    except Exception as exc:  # noqa: BLE001  (the user's module: any failure, in one line)
-        raise ZeronasUserError(f"--model: importing {target!r} failed: {_one_line(exc)}") from None
-    finally:
-        if added and search in sys.path:
-            sys.path.remove(search)
-    factory: Any = module
-    for part in attribute.split("."):
-        if not hasattr(factory, part):
-            raise ZeronasUserError(f"--model: {target!r} has no attribute {attribute!r}; name a function defined in "
-                                   f"it, e.g. {target}:make_model")
-        factory = getattr(factory, part)
-    if isinstance(factory, nn.Module):
-        raise ZeronasUserError(f"--model: {spec!r} is a model instance, not a function; pass a function that builds "
-                               "and returns it, so that --seed sets its initialisation")
-    if not callable(factory):
-        raise ZeronasUserError(f"--model: {spec!r} is not callable (an object of type {type(factory).__name__}); pass "
-                               "a function that returns an nn.Module")
-    torch.manual_seed(seed)
-    try:
-        model = factory()
-    except Exception as exc:  # noqa: BLE001  (the user's function)
-        raise ZeronasUserError(f"--model: calling {spec!r} failed: {_one_line(exc)}; it is called with no "
-                               "arguments") from None
-    if not isinstance(model, nn.Module):
-        raise ZeronasUserError(f"--model: {spec!r} returned an object of type {type(model).__name__}, not a "
-                               "torch.nn.Module; return the model")
-    return model
-
-
 def _check_model(model: Any, spec: str, input_shape: tuple[int, int, int], classes: int) -> None:
     """One forward pass of two zero inputs: refuse, in one line, a model that does not take ``input_shape``
     or returns fewer logits than ``classes``. The model's modes and state are left as they were."""
@@ -521,6 +447,7 @@ def _cmd_score_model(args: argparse.Namespace) -> None:
     import torch.nn.functional as F
 
     from zeronas.data import load_batch
+    from zeronas.model_factory import load_model
     from zeronas.runner.evaluator import resolve_proxy_instances
     from zeronas.scoring import score_detailed
 
@@ -533,7 +460,7 @@ def _cmd_score_model(args: argparse.Namespace) -> None:
         raise ZeronasUserError(f"--input-shape has {input_shape[0]} channels but {dataset.name} images have "
                                f"{dataset.input_shape[0]}; pass --input-shape {dataset.input_shape[0]},H,W")
     proxies = resolve_proxy_instances(args.proxies, _options(args))
-    model = _load_model(args.model, args.seed)
+    model = load_model(args.model, seed=args.seed)
     _check_model(model, args.model, input_shape, classes)
     by_recipe: dict[Any, list[Any]] = {}
     for proxy in proxies:
