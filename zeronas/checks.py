@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zeronas.proxies import Proxy, get_proxy, get_proxy_class
+from zeronas.proxies import Proxy, get_proxy
 from zeronas.scoring import ProxyScore, _guarded, score_detailed
 
 NB201_CELLS = (
@@ -155,7 +155,7 @@ def _as_instance(proxy: str | Proxy | type[Proxy]) -> Proxy:
         return proxy
     if isinstance(proxy, str):
         return get_proxy(proxy)
-    return get_proxy_class(proxy.name)() if proxy.name else proxy()
+    return proxy()
 
 
 def run_checks(proxy: str | Proxy | type[Proxy], *, seed: int = 0) -> list[CheckResult]:

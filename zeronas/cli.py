@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from zeronas._version import __version__
 from zeronas.benchmarks import get_benchmark, list_benchmarks
 from zeronas.data import get_dataset, list_datasets
-from zeronas.errors import ZeronasUserError
+from zeronas.errors import ZeronasUserError, one_line
 from zeronas.proxies import get_proxy, get_proxy_class, list_proxies
 from zeronas.proxies._registry import describe_options, option_defaults
 from zeronas.scoring import HEADLINE_PROXIES
@@ -82,10 +82,6 @@ def _proxy_option(text: str) -> tuple[str, str, object]:
         value = tuple(value)
     return name, key, value
 
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def _options(args: argparse.Namespace) -> dict[str, dict[str, object]]:
@@ -432,7 +428,7 @@ def _check_model(model: Any, spec: str, input_shape: tuple[int, int, int], class
             out = model(torch.zeros((2, *input_shape)))
     except Exception as exc:  # noqa: BLE001  (the user's model)
         shape = ", ".join(map(str, input_shape))
-        raise ZeronasUserError(f"--model: {spec!r} cannot run on inputs of shape (N, {shape}) ({_one_line(exc)}); "
+        raise ZeronasUserError(f"--model: {spec!r} cannot run on inputs of shape (N, {shape}) ({one_line(exc)}); "
                                "pass the --input-shape C,H,W it takes") from None
     finally:
         for module, training in modes:

@@ -7,6 +7,12 @@ that names the fix. The CLI turns these into one line on stderr and exit code 2.
 from __future__ import annotations
 
 
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (or ``Type``): an exception as one line of a status or error."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
 class ZeronasUserError(ValueError):
     """Bad input a user can correct (unknown name, malformed string, missing file...)."""
 

@@ -18,12 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from zeronas.errors import ZeronasUserError
+from zeronas.errors import ZeronasUserError, one_line
 
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def load_model(spec: str, *, seed: int = 0) -> nn.Module:
@@ -69,12 +65,12 @@ def load_model(spec: str, *, seed: int = 0) -> nn.Module:
         if not is_file and exc.name is not None and (target == exc.name or target.startswith(exc.name + ".")):
             raise ZeronasUserError(f"model: no module named {exc.name!r} on the path (the current directory "
                                    f"included); {usage}") from None
-        raise ZeronasUserError(f"model: importing {target!r} failed: {_one_line(exc)}") from None
+        raise ZeronasUserError(f"model: importing {target!r} failed: {one_line(exc)}") from None
     except SystemExit as exc:
         raise ZeronasUserError(f"model: importing {target!r} exited (SystemExit {exc.code}); guard its script code "
                                "with if __name__ == '__main__'") from None
     except Exception as exc:  # noqa: BLE001  (the user's module: any failure, in one line)
-        raise ZeronasUserError(f"model: importing {target!r} failed: {_one_line(exc)}") from None
+        raise ZeronasUserError(f"model: importing {target!r} failed: {one_line(exc)}") from None
     finally:
         if added and search in sys.path:
             sys.path.remove(search)
@@ -94,7 +90,7 @@ def load_model(spec: str, *, seed: int = 0) -> nn.Module:
     try:
         model = factory()
     except Exception as exc:  # noqa: BLE001  (the user's function)
-        raise ZeronasUserError(f"model: calling {spec!r} failed: {_one_line(exc)}; it is called with no "
+        raise ZeronasUserError(f"model: calling {spec!r} failed: {one_line(exc)}; it is called with no "
                                "arguments") from None
     if not isinstance(model, nn.Module):
         raise ZeronasUserError(f"model: {spec!r} returned an object of type {type(model).__name__}, not a "

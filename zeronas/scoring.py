@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zeronas.errors import ZeronasUserError
+from zeronas.errors import ZeronasUserError, one_line
 from zeronas.proxies import Proxy, UndefinedScore, get_proxy
 from zeronas.proxies._adapter import OutputFn, adapt_output, collecting_notes, has_parameters
 from zeronas.proxies._intermediates import Intermediate
@@ -107,7 +107,7 @@ def _check_inputs(
         raise
     except Exception as exc:
         raise ZeronasUserError(
-            f"the model cannot run on inputs of shape {tuple(inputs.shape)} ({_one_line(exc)}); "
+            f"the model cannot run on inputs of shape {tuple(inputs.shape)} ({one_line(exc)}); "
             "pass inputs shaped as the model expects"
         ) from None
     adapted = adapt_output(model, raw, output_fn)
@@ -121,10 +121,6 @@ def _check_inputs(
             raise ZeronasUserError(f"targets must lie in [0, {out.shape[1]}) for a model with {out.shape[1]} outputs")
     return adapted
 
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def _guarded(compute: Callable[[], float], shared_seconds: float = 0.0, shared_notes: Iterable[str] = ()) -> ProxyScore:
@@ -142,7 +138,7 @@ def _guarded(compute: Callable[[], float], shared_seconds: float = 0.0, shared_n
         except ZeronasUserError:
             raise
         except Exception as exc:  # one proxy's failure on one network must not stop the run
-            value, status, reason = math.nan, "error", _one_line(exc)
+            value, status, reason = math.nan, "error", one_line(exc)
     if status == "ok":
         reason = "; ".join(dict.fromkeys([*shared_notes, *notes]))
     seconds = shared_seconds + time.perf_counter() - start

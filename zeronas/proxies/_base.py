@@ -57,14 +57,11 @@ class Proxy(ABC):
 
     def options(self) -> dict[str, Any]:
         """The keyword options this instance was built with (for provenance)."""
-        params = inspect.signature(type(self).__init__).parameters.values()
-        keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        return {p.name: getattr(self, p.name) for p in params if p.name != "self" and p.kind in keyword}
+        return {name: getattr(self, name) for name in option_defaults(type(self))}
 
     def default_options(self) -> dict[str, Any]:
         """The defaults of the keyword options of this proxy's class."""
-        params = inspect.signature(type(self).__init__).parameters.values()
-        return {p.name: p.default for p in params if p.name != "self" and p.default is not inspect.Parameter.empty}
+        return {k: v for k, v in option_defaults(type(self)).items() if v is not inspect.Parameter.empty}
 
     @property
     def key(self) -> str:
@@ -82,6 +79,13 @@ class Proxy(ABC):
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
         return f"{type(self).__name__}({opts})"
+
+
+def option_defaults(cls: type[Proxy]) -> dict[str, Any]:
+    """The keyword options of a proxy class: name -> default (``inspect.Parameter.empty`` if required)."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return {p.name: p.default for p in params if p.name != "self" and p.kind in keyword}
 
 
 def _canonical(value: Any) -> str:

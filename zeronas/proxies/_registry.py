@@ -6,8 +6,8 @@ import inspect
 from typing import TypeVar
 
 from zeronas._registry import Registry
-from zeronas.errors import UnknownProxyError, ZeronasUserError
-from zeronas.proxies._base import Proxy
+from zeronas.errors import UnknownProxyError, ZeronasUserError, one_line
+from zeronas.proxies._base import Proxy, option_defaults
 
 _PROXIES: Registry[type[Proxy]] = Registry("proxy", UnknownProxyError)
 P = TypeVar("P", bound=type[Proxy])
@@ -45,16 +45,8 @@ def get_proxy(name: str, **options: object) -> Proxy:
         raise
     except (TypeError, ValueError, ArithmeticError) as exc:
         shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise ZeronasUserError(f"bad value for {name} ({shown}): {type(exc).__name__}: {text}; "
+        raise ZeronasUserError(f"bad value for {name} ({shown}): {one_line(exc)}; "
                                f"its options are {describe_options(valid)}") from None
-
-
-def option_defaults(cls: type[Proxy]) -> dict[str, object]:
-    """The keyword options of a proxy class: name -> default (``inspect.Parameter.empty`` if required)."""
-    params = inspect.signature(cls.__init__).parameters.values()
-    keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return {p.name: p.default for p in params if p.name != "self" and p.kind in keyword}
 
 
 def describe_options(options: dict[str, object]) -> str:

@@ -71,7 +71,7 @@ def run_job(context: ScoringContext, job: Job) -> list[dict[str, Any]]:
     A failure of one proxy is that proxy's ``error`` record, and a network that cannot be built
     is an ``error`` record of every proxy (retried on resume); only a ``ZeronasUserError`` raises.
     """
-    from zeronas.errors import ZeronasUserError
+    from zeronas.errors import ZeronasUserError, one_line
     from zeronas.scoring import ProxyScore, score_detailed
 
     wanted = [p for p in context.proxies if p.key in job.proxy_keys]
@@ -83,8 +83,7 @@ def run_job(context: ScoringContext, job: Job) -> list[dict[str, Any]]:
     except ZeronasUserError:
         raise
     except Exception as exc:  # one unbuildable network must not stop a run
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        failed = ProxyScore(float("nan"), "error", f"building the network failed: {type(exc).__name__}: {first}")
+        failed = ProxyScore(float("nan"), "error", f"building the network failed: {one_line(exc)}")
     records = []
     for recipe in dict.fromkeys(p.data for p in wanted):
         group = [p for p in wanted if p.data == recipe]
