@@ -36,6 +36,8 @@ _PUBLIC = {
     "check_proxy": "zeronas.checks",
     "load_model": "zeronas.model_factory",
     "ProxyCheckError": "zeronas.checks",
+    "run_campaign": "zeronas.campaign",
+    "load_scores": "zeronas.campaign",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]

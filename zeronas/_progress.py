@@ -1,56 +1,35 @@
-"""A dependency-free progress bar on stderr."""
+"""Progress bars through tqdm: rate, elapsed, ETA, done and remaining, on stderr."""
 
 from __future__ import annotations
 
 import sys
-import time
-from typing import TextIO
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+_FORMAT = ("{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} done, {left} left "
+           "[{elapsed}<{remaining}, {rate_fmt}]")
 
 
-class Progress:
-    """``with Progress(total, "scoring") as bar: bar.advance()``; silent when disabled."""
+class _Bar(tqdm):
+    """tqdm with ``{left}``: items still to do."""
 
-    def __init__(self, total: int, label: str, *, enabled: bool = True, stream: TextIO | None = None) -> None:
-        self.total, self.label, self.enabled = total, label, enabled and total > 0
-        self.stream = stream or sys.stderr
-        self.done = 0
-        self._skipped = 0
-        self.start = time.perf_counter()
-        self._last = 0.0
-        self._tty = getattr(self.stream, "isatty", lambda: False)()
+    @property
+    def format_dict(self) -> dict[str, Any]:
+        d = super().format_dict
+        d["left"] = max(0, (d.get("total") or 0) - d.get("n", 0))
+        return d
 
-    def __enter__(self) -> Progress:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self._draw(final=True)
+def progress_bar(total: int, label: str, *, initial: int = 0, enabled: bool = True,
+                 stream: TextIO | None = None) -> tqdm:
+    """A tqdm bar over ``total`` architectures, ``initial`` of them already done (resumed).
 
-    def skip(self, steps: int) -> None:
-        """Count ``steps`` items already done elsewhere (resumed), without letting them speed up the estimate."""
-        self.done += steps
-        self._skipped += steps
-
-    def advance(self, steps: int = 1) -> None:
-        self.done += steps
-        now = time.perf_counter()
-        # A terminal redraws often; a log file gets a line every 30 s.
-        if self.enabled and now - self._last >= (0.2 if self._tty else 30.0):
-            self._last = now
-            self._draw(final=False)
-
-    def _draw(self, *, final: bool) -> None:
-        elapsed = time.perf_counter() - self.start
-        rate = (self.done - self._skipped) / elapsed if elapsed > 0 else 0.0
-        left = self.total - self.done
-        eta = left / rate if rate > 0 else (0.0 if left == 0 else float("nan"))
-        filled = int(30 * self.done / self.total)
-        text = (
-            f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
-            f"{elapsed:.0f}s elapsed, {eta:.0f}s left"
-        )
-        if self._tty:
-            self.stream.write("\r" + text + ("\n" if final else ""))
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+    Resumed items do not count towards the rate, so the ETA is that of the work left. Off a
+    terminal (a log file) the bar is redrawn every 30 s instead of continuously.
+    """
+    stream = stream or sys.stderr
+    tty = getattr(stream, "isatty", lambda: False)()
+    return _Bar(total=total, initial=initial, desc=label, unit="arch", file=stream,
+                disable=not enabled or total <= 0, mininterval=0.2 if tty else 30.0, dynamic_ncols=tty,
+                smoothing=0.05, bar_format=_FORMAT)

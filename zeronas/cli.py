@@ -201,7 +201,14 @@ def _build_parser() -> argparse.ArgumentParser:
     p_corr.add_argument("--sample", type=_positive_int, default=None,
                         help="number of cells drawn with --seed (default: the benchmark's, e.g. 1000 for nb201, "
                              "all cells with ground truth for nb101)")
-    p_corr.add_argument("--all", action="store_true", help="every cell with ground truth")
+    p_corr.add_argument("--all", action="store_true", help="every cell with ground truth (reads the shipped score "
+                                                           "tables; isomorphic cells share a score unless --no-dedup)")
+    p_corr.add_argument("--dedup", action=argparse.BooleanOptionalAction, default=None,
+                        help="isomorphic cells share their class representative's score, as the shipped "
+                             "de-duplicated tables hold them (default: on with --all, off for a sample)")
+    p_corr.add_argument("--tables", default=None, metavar="DIR",
+                        help="read scores from this campaign directory's tables instead of the shipped ones")
+    p_corr.add_argument("--no-tables", action="store_true", help="read no score table; score everything")
     p_corr.add_argument("--metric", default=None, help="ground-truth metric (default: the benchmark's for the dataset; "
                                                        "see 'zeronas list --benchmarks')")
     p_corr.add_argument("--results", default=None, help="JSON-lines file keeping every score; a rerun resumes from it")
@@ -239,7 +246,51 @@ def _build_parser() -> argparse.ArgumentParser:
     _workers(p_rep)
     _no_progress(p_rep)
     p_rep.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p_camp = sub.add_parser("campaign", help="score every architecture of a benchmark (or a list) into a resumable "
+                                             "directory of Parquet score tables",
+                            description="Score every architecture of a benchmark, a seeded sample, or a given list, "
+                                        "on each dataset and seed, resumably: rerun the same command after any stop "
+                                        "and only what OUT lacks is scored. Records go to OUT/shards/ (one file per "
+                                        "process) and are compacted to OUT/scores-*.parquet; read them with "
+                                        "zeronas.load_scores(OUT).")
+    _benchmark(p_camp)
+    p_camp.add_argument("--datasets", type=_dataset_list, default=None,
+                        help="comma-separated datasets (default: all of the benchmark's)")
+    p_camp.add_argument("--proxies", type=_proxy_list, required=True, help="comma-separated proxy names")
+    p_camp.add_argument("--option", type=_proxy_option, action="append", default=[], metavar="PROXY.OPTION=VALUE",
+                        help="a proxy option, e.g. gradalign.aggregation=global (repeatable; JSON values)")
+    p_camp.add_argument("--seeds", type=_seed_list, default=[0],
+                        help="comma-separated data and initialisation seeds (default: 0)")
+    p_camp.add_argument("--out", type=Path, required=True, help="campaign directory (created; a rerun resumes it)")
+    p_camp.add_argument("--executor", choices=["local", "ray"], default="local",
+                        help="local processes, or a Ray cluster (pip install 'zeronas[ray]') (default: %(default)s)")
+    p_camp.add_argument("--workers", type=_positive_int, default=1,
+                        help="scoring processes (local) or Ray tasks in flight, one CPU thread each (default: 1)")
+    p_camp.add_argument("--address", default=None,
+                        help="with --executor ray: the cluster to join, e.g. 10.0.0.1:6379 or 'auto' "
+                             "(default: start a local Ray instance)")
+    p_camp.add_argument("--dedup", action="store_true",
+                        help="score one architecture per isomorphism class and record the class map")
+    p_camp.add_argument("--sample", type=_positive_int, default=None, help="score a seeded sample of this many cells")
+    p_camp.add_argument("--seed", type=_non_negative_int, default=0, dest="sample_seed",
+                        help="with --sample: the sampling seed (default: %(default)s)")
+    p_camp.add_argument("--archs", type=Path, default=None, metavar="FILE",
+                        help="score the architectures in FILE (one per line, text or official index; '#' comments)")
+    _data_dir(p_camp)
+    _no_progress(p_camp)
+    p_camp.add_argument("--json", action="store_true", help="print the summary as JSON")
     return parser
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated non-negative integers, got {text!r}") from None
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"expected comma-separated non-negative integers, got {text!r}")
+    return list(dict.fromkeys(seeds))
 
 
 def _dataset_list(text: str) -> list[str]:
@@ -499,15 +550,18 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
     config = CorrelateConfig(benchmark=args.benchmark, dataset=args.dataset, sample=sample, seed=args.seed,
                              proxies=tuple(args.proxies), options=options, metric=args.metric,
                              nan_policy=args.nan_policy, ensemble=tuple(args.ensemble or ()),
-                             aggregation=args.aggregation)
+                             aggregation=args.aggregation,
+                             share_classes=args.all if args.dedup is None else args.dedup)
+    tables: bool | str = False if args.no_tables else (args.tables or True)
     with ResultStore(args.results) as store, make_executor(args.workers) as executor:
         result = correlate(config, store=store, executor=executor, data_dir=args.data_dir,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, tables=tables)
     if args.json:
         print(_json({name: c.as_dict() for name, c in result.correlations.items()}))
         return
     over = "over finite scores" if args.nan_policy == "drop" else "with NaN scores ranked worst"
-    print(f"{args.benchmark} {args.dataset}: {result.cells} cells, seed {args.seed}, against {result.metric}; "
+    shared = f" ({result.classes} isomorphism classes, one score each)" if result.classes else ""
+    print(f"{args.benchmark} {args.dataset}: {result.cells} cells{shared}, seed {args.seed}, against {result.metric}; "
           f"correlations oriented (positive = ranks well) {over}")
     width = max(16, *(len(name) + 2 for name in result.correlations))
     print(f"{'proxy':<{width}}{'spearman':>10}{'kendall':>10}{'n':>7}{'nan':>6}  higher is better")
@@ -544,6 +598,37 @@ def _cmd_report(args: argparse.Namespace) -> None:
         print(f"{name:<24}" + "".join(f"{_fmt(m.metrics[d][name]['spearman'].value):>12}" for d in m.datasets))
 
 
+def _cmd_campaign(args: argparse.Namespace) -> None:
+    from zeronas.campaign import run_campaign
+    from zeronas.runner.executors import make_executor
+
+    if args.archs is not None and args.sample is not None:
+        raise ZeronasUserError("give --archs FILE or --sample N, not both")
+    if args.address is not None and args.executor != "ray":
+        raise ZeronasUserError("--address joins a Ray cluster; add --executor ray")
+    benchmark = get_benchmark(args.benchmark, args.data_dir)
+    datasets = args.datasets or list(benchmark.datasets)
+    for dataset in datasets:
+        benchmark.check_dataset(dataset)
+    archs = None
+    if args.archs is not None:
+        items = _read_archs(argparse.Namespace(archs=[], file=args.archs))
+        archs = [_parse_located(benchmark.space, item, origin) for item, origin in items]
+    with make_executor(args.workers, kind=args.executor, address=args.address) as executor:
+        result = run_campaign(benchmark, datasets=datasets, proxies=args.proxies, options=_options(args),
+                              seeds=args.seeds, out=args.out, archs=archs, sample=args.sample,
+                              sample_seed=args.sample_seed, dedup=args.dedup, executor=executor,
+                              data_dir=args.data_dir, progress=not args.no_progress)
+    if args.json:
+        print(_json(result.as_dict()))
+        return
+    tables = result.compaction.get("tables", {})
+    print(f"{args.out}: {result.architectures} architectures ({result.scored_architectures} scored per dataset and "
+          f"seed), {result.jobs_run} networks scored now, {result.records_written} records, {result.seconds:.0f} s")
+    for name, rows in tables.items():
+        print(f"  {name}: {rows} rows")
+
+
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # type: ignore[no-untyped-def]
     return f"zeronas: warning: {message}\n"
 
@@ -561,7 +646,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         args.argv = list(sys.argv[1:] if argv is None else argv)
-        {"list": _cmd_list, "score": _cmd_score, "correlate": _cmd_correlate, "report": _cmd_report}[args.command](args)
+        commands = {"list": _cmd_list, "score": _cmd_score, "correlate": _cmd_correlate, "report": _cmd_report,
+                    "campaign": _cmd_campaign}
+        commands[args.command](args)
     except ZeronasUserError as exc:
         print(f"zeronas: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

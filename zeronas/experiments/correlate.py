@@ -38,6 +38,8 @@ class CorrelateConfig:
     nan_policy: str = "drop"
     ensemble: tuple[str, ...] = ()
     aggregation: str = "log_rank"
+    # Isomorphic cells share their class representative's score (see Evaluator.share_classes).
+    share_classes: bool = False
 
     def __post_init__(self) -> None:
         if self.nan_policy not in NAN_POLICIES:
@@ -57,6 +59,7 @@ class CorrelateResult:
     ground_truth: Any
     metric: str
     cells: int
+    classes: int = 0  # distinct isomorphism classes scored, when classes share scores (else 0)
 
 
 def correlate(
@@ -66,8 +69,13 @@ def correlate(
     executor: Executor | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    tables: bool | str | os.PathLike[str] = True,
 ) -> CorrelateResult:
-    """Score the configured sample and correlate each proxy with the ground truth (oriented rho/tau)."""
+    """Score the configured sample and correlate each proxy with the ground truth (oriented rho/tau).
+
+    Scores whose keys match a score table (``tables``: the shipped ones by default, or a
+    campaign directory) are read, not recomputed; only what is missing is scored.
+    """
     benchmark = get_benchmark(config.benchmark, data_dir)
     metric = benchmark.metric(config.dataset, config.metric).name
     population = benchmark.population(config.dataset, metric)
@@ -81,7 +89,8 @@ def correlate(
     keys_or_names = {p if isinstance(p, str) else p.key for p in proxies}
     proxies += [m for m in config.ensemble if m not in keys_or_names]
     evaluator = Evaluator(benchmark, dataset=config.dataset, proxies=proxies, seed=config.seed,
-                          options=config.options, store=store, executor=executor, data_dir=data_dir, progress=progress)
+                          options=config.options, store=store, executor=executor, data_dir=data_dir, progress=progress,
+                          tables=tables, share_classes=config.share_classes)
     members = [evaluator.key_for(m) for m in config.ensemble]
     table = evaluator.score(archs)
     out = {
@@ -93,4 +102,6 @@ def correlate(
         combined = ensemble_scores(table.values, members, aggregation=config.aggregation,
                                    higher_is_better=table.higher_is_better)
         out[ENSEMBLE] = correlate_scores(combined, truth, nan_policy=config.nan_policy)
-    return CorrelateResult(correlations=out, table=table, ground_truth=truth, metric=metric, cells=len(archs))
+    classes = len({evaluator.space.canonical(a) for a in archs}) if config.share_classes else 0
+    return CorrelateResult(correlations=out, table=table, ground_truth=truth, metric=metric, cells=len(archs),
+                           classes=classes)

@@ -116,8 +116,13 @@ def measure(
     executor: Executor | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    tables: bool | str | os.PathLike[str] = True,
 ) -> Measurements:
-    """Score and measure what ``config`` asks; every score goes through ``store`` (resumable)."""
+    """Score and measure what ``config`` asks; every score goes through ``store`` (resumable).
+
+    Scores whose keys match a score table (``tables``: the shipped ones, or a campaign
+    directory) are read from it; each cell is still scored as itself (no class sharing).
+    """
     start = time.perf_counter()
     benchmark = get_benchmark(config.benchmark, data_dir)
     if config.datasets is None:
@@ -125,6 +130,10 @@ def measure(
     for dataset in config.datasets:
         benchmark.check_dataset(dataset)
     store = store if isinstance(store, Store) else ResultStore(store)
+    if tables is not False and tables is not None:
+        from zeronas.runner.table_store import LayeredStore, TableStore
+
+        store = LayeredStore(store, [TableStore(None if tables is True else tables)])
     executor = executor if executor is not None else SerialExecutor()
     selection_dataset = config.datasets[0] if SELECTION_DATASET not in config.datasets else SELECTION_DATASET
     population = benchmark.population(selection_dataset)

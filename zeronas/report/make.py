@@ -12,6 +12,7 @@ from zeronas.experiments.reproduction import Measurements, ReproductionConfig, m
 from zeronas.report.render import write_report
 from zeronas.runner import ResultStore
 from zeronas.runner.executors import make_executor
+from zeronas.runner.table_store import LayeredStore, TableStore
 
 
 def make_report(
@@ -36,8 +37,10 @@ def make_report(
     start = time.perf_counter()
     out = Path(out_dir)
     results_path = Path(results) if results is not None else out / "results.jsonl"
-    with ResultStore(results_path) as store, make_executor(workers) as executor:
-        m = measure(config, store=store, executor=executor, data_dir=data_dir, progress=progress)
+    with ResultStore(results_path) as results_store, make_executor(workers) as executor:
+        # Scores the shipped tables hold (same keys) are read from them; new ones go to results.
+        store = LayeredStore(results_store, [TableStore()])
+        m = measure(config, store=store, executor=executor, data_dir=data_dir, progress=progress, tables=False)
         variants = None
         if study_linear_regions and LINEAR_REGIONS in config.proxies and applies_to(config.benchmark, data_dir):
             dataset = "cifar10" if "cifar10" in m.datasets else m.datasets[0]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from zeronas._progress import Progress
+from zeronas._progress import progress_bar
 from zeronas.data.datasets import get_dataset
 from zeronas.data.images import ImageBatch, load_batch
 from zeronas.errors import ZeronasUserError
@@ -25,7 +25,7 @@ from zeronas.runner.executors import Executor, SerialExecutor
 from zeronas.runner.store import ResultStore, Store, record_key
 from zeronas.runner.task import Job, ScoringContext, base_record
 from zeronas.spaces._registry import get_space
-from zeronas.spaces.base import SearchSpace
+from zeronas.spaces.base import Canonical, SearchSpace
 
 
 @dataclass
@@ -93,6 +93,12 @@ class Evaluator:
     paper (``Proxy.data``), drawn with ``seed``; each network is initialised after
     ``torch.manual_seed(seed)``. Scores already in ``store`` are reused (``error`` records are
     retried), so a killed run resumes where it stopped.
+
+    ``tables``: also reuse the scores of Parquet score tables whose keys match exactly
+    (``True``: the tables shipped with zeronas; or a campaign directory); new scores still go
+    to ``store`` only. ``share_classes``: isomorphic architectures share one score (the
+    representative's in a de-duplicated table; else the first listed is scored for its
+    class), a different protocol from scoring each cell, so off by default.
     """
 
     def __init__(
@@ -107,6 +113,8 @@ class Evaluator:
         executor: Executor | None = None,
         data_dir: str | os.PathLike[str] | None = None,
         progress: bool = True,
+        tables: bool | str | os.PathLike[str] = False,
+        share_classes: bool = False,
     ) -> None:
         from zeronas.benchmarks import Benchmark, get_benchmark, list_benchmarks
 
@@ -127,6 +135,15 @@ class Evaluator:
         self._defaults, self._options = defaults, dict(options or {})
         self.seed = int(seed)
         self.store = store if store is not None else ResultStore()
+        self.share_classes = bool(share_classes)
+        if self.share_classes and not isinstance(self.space, Canonical):
+            raise ZeronasUserError(f"space {self.space.name!r} names no isomorphism classes; "
+                                   "classes cannot share scores there (drop share_classes / --dedup)")
+        if tables is not False and tables is not None:
+            from zeronas.runner.table_store import LayeredStore, TableStore
+
+            directory = None if tables is True else tables
+            self.store = LayeredStore(self.store, [TableStore(directory, share_classes=self.share_classes)])
         self.executor = executor if executor is not None else SerialExecutor()
         self.data_dir = data_dir
         self.progress = progress
@@ -154,7 +171,8 @@ class Evaluator:
             }
         return self._batches
 
-    def _context(self) -> ScoringContext:
+    def context(self) -> ScoringContext:
+        """The scoring context (space, dataset, seed, proxies, batches) every job of this Evaluator shares."""
         batches = self.batches()
         token = hashlib.sha256(repr((
             self.space.name, self.dataset.name, self.seed, [p.key for p in self.proxies],
@@ -173,7 +191,7 @@ class Evaluator:
     def score(self, archs: Sequence[Any]) -> ScoreTable:
         """Score every architecture (objects or text) with every proxy; returns a :class:`ScoreTable`."""
         archs = [self.space.as_arch(a) for a in archs]
-        context = self._context()
+        context = self.context()
         found: dict[tuple[int, str], dict[str, Any]] = {}
         jobs: list[Job] = []
         job_rows: dict[int, list[int]] = {}  # a job per distinct identity; rows that share it
@@ -184,8 +202,9 @@ class Evaluator:
                           context.batches[p.data].legacy_digest) for p in self.proxies}
         row_of_job: dict[int, int] = {}
         for row, (arch, identity) in enumerate(zip(archs, identities, strict=True)):
-            if identity in by_identity:
-                job_rows[by_identity[identity]].append(row)
+            group = self.space.canonical(arch) if self.share_classes else identity
+            if group in by_identity:
+                job_rows[by_identity[group]].append(row)
                 continue
             missing = []
             for proxy in self.proxies:
@@ -194,20 +213,19 @@ class Evaluator:
                     missing.append(proxy.key)
                 else:
                     found[(row, proxy.key)] = record
-            by_identity[identity] = row
+            by_identity[group] = row
             job_rows[row] = [row]
             if missing:
                 jobs.append(Job(arch=arch, proxy_keys=tuple(missing)))
                 row_of_job[id(jobs[-1])] = row
         label = f"{self.dataset.name} {','.join(self.keys)}"
-        with Progress(len(by_identity), label, enabled=self.progress) as bar:
-            bar.skip(len(by_identity) - len(jobs))
+        with progress_bar(len(by_identity), label, initial=len(by_identity) - len(jobs), enabled=self.progress) as bar:
             for job, records in self.executor.run(context, jobs):
                 self.store.add_many(records)
                 first = row_of_job[id(job)]
                 for record in records:
                     found[(first, record["proxy"])] = record
-                bar.advance()
+                bar.update(1)
         self.store.flush()
         return self._table(archs, identities, found, job_rows)
 

@@ -86,3 +86,16 @@ class Enumerable(ABC):
     @abstractmethod
     def index_of(self, arch: Any) -> int:
         """The official index of ``arch`` (raises ArchitectureError if it is not in the space)."""
+
+
+class Canonical(ABC):
+    """Capability of a space that names each architecture's isomorphism class.
+
+    Two architectures share ``canonical(a)`` when they describe the same computation graph up
+    to a renumbering of its nodes, ignoring what no input-output path uses. Campaigns with
+    de-duplication score one representative per class.
+    """
+
+    @abstractmethod
+    def canonical(self, arch: Any) -> str:
+        """A stable string naming the isomorphism class of ``arch``."""

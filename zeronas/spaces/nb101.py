@@ -29,7 +29,7 @@ from torch import nn
 from zeronas.data.datasets import DatasetSpec, get_dataset
 from zeronas.errors import ArchitectureError
 from zeronas.spaces._registry import register_space
-from zeronas.spaces.base import SearchSpace
+from zeronas.spaces.base import Canonical, SearchSpace
 
 INPUT, OUTPUT = "input", "output"
 CONV3X3, CONV1X1, MAXPOOL3X3 = "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"
@@ -440,7 +440,7 @@ def count_parameters(arch: NB101Arch | str, *, num_classes: int = 10, in_channel
 
 # ----------------------------------------------------------------------------- the space
 @register_space
-class NB101Space(SearchSpace):
+class NB101Space(SearchSpace, Canonical):
     """NAS-Bench-101: cells of at most 7 vertices and 9 edges; identity = NB101 module hash.
 
     Architectures are kept unpruned (as given or sampled), so search moves act on the full
@@ -461,6 +461,10 @@ class NB101Space(SearchSpace):
         return format_arch(as_arch(arch))
 
     def identity(self, arch: NB101Arch | str) -> str:
+        return identity(as_arch(arch))
+
+    def canonical(self, arch: NB101Arch | str) -> str:
+        """The module hash: NB101 keys its table by it, so its identity already names the class."""
         return identity(as_arch(arch))
 
     def decisions(self, arch: NB101Arch | str) -> tuple[int | str, ...]:

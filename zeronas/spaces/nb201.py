@@ -21,7 +21,7 @@ from torch import nn
 from zeronas.data.datasets import DatasetSpec, get_dataset
 from zeronas.errors import ArchitectureError
 from zeronas.spaces._registry import register_space
-from zeronas.spaces.base import Enumerable, SearchSpace
+from zeronas.spaces.base import Canonical, Enumerable, SearchSpace
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # (target node, source node) of each of the 6 edges, in the order of the architecture string.
@@ -233,17 +233,47 @@ def count_parameters(arch: NB201Arch | str, *, num_classes: int = 10) -> int:
     return total + 2 * 64 + 64 * num_classes + num_classes
 
 
+@lru_cache(maxsize=1 << 15)
+def isomorphism_class(arch: NB201Arch) -> str:
+    """The computation a cell performs, as a term: its isomorphism class name.
+
+    Edges that no input-output path uses ("none" edges, edges out of a node the input does not
+    reach, edges into a node that does not reach the output) are dropped. Each node is then the
+    sorted sum of ``op(source term)`` over its remaining inputs, so two cells share the term
+    exactly when their pruned graphs are isomorphic (NAS-Bench-201 has at most one edge per
+    node pair, so no two distinct nodes of one term can merge). 8,765 classes; ``"zero"`` is
+    every cell whose output no path reaches. (NAS-Bench-201's own ``to_unique_str`` also
+    treats skip_connect as no operation at all, which merges further, to 6,466.)
+    """
+    live = [(target, source, op) for (target, source), op in zip(EDGES, arch.ops, strict=True) if op != "none"]
+    from_input = {0}
+    for node in (1, 2, 3):
+        if any(t == node and s in from_input for t, s, _ in live):
+            from_input.add(node)
+    to_output = {3}
+    for node in (2, 1, 0):
+        if any(s == node and t in to_output for t, s, _ in live):
+            to_output.add(node)
+    used = [(t, s, op) for t, s, op in live if s in from_input and t in to_output]
+    terms = {0: "x"}
+    for node in (1, 2, 3):
+        parts = sorted(f"{op}({terms[s]})" for t, s, op in used if t == node)
+        terms[node] = parts[0] if len(parts) == 1 else "(" + "+".join(parts) + ")" if parts else ""
+    return terms[3] or "zero"
+
+
 def canonical_order() -> list[NB201Arch]:
     """All 15,625 cells in itertools.product order (not the benchmark's index order)."""
     return [NB201Arch(ops) for ops in itertools.product(OPS, repeat=6)]  # type: ignore[misc]
 
 
 @register_space
-class NB201Space(SearchSpace, Enumerable):
+class NB201Space(SearchSpace, Enumerable, Canonical):
     """NAS-Bench-201: 6 edges, 5 operations each; ``all_archs`` follows the official index.
 
     The identity of a cell is its architecture string: NAS-Bench-201 trained every one of the
     15,625 strings, isomorphic cells included, so each has its own ground truth.
+    ``canonical`` names the isomorphism class (see :func:`isomorphism_class`).
     """
 
     name = "nb201"
@@ -256,6 +286,9 @@ class NB201Space(SearchSpace, Enumerable):
 
     def identity(self, arch: NB201Arch | str) -> str:
         return str(as_arch(arch))
+
+    def canonical(self, arch: NB201Arch | str) -> str:
+        return isomorphism_class(as_arch(arch))
 
     def decisions(self, arch: NB201Arch | str) -> tuple[str, ...]:
         return as_arch(arch).ops

@@ -1,0 +1,278 @@
+"""Campaigns: every record exactly once, resumed from shards or tables, after kills and damage."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from zeronas import Evaluator
+from zeronas.campaign import compact, load_class_map, load_scores, merge, run_campaign
+from zeronas.campaign.shards import ShardWriter, shard_paths
+from zeronas.campaign.tables import SCHEMA
+from zeronas.cli import main
+from zeronas.errors import ZeronasUserError
+from zeronas.runner import TableStore
+from zeronas.runner.executors import SerialExecutor
+from zeronas.spaces import get_space
+
+CHEAP = ["params", "synflow"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+class CountingExecutor(SerialExecutor):
+    """A serial executor that counts the networks it scores."""
+
+    def __init__(self) -> None:
+        self.jobs = 0
+
+    def run(self, context, jobs):
+        for job in jobs:
+            self.jobs += 1
+            yield from super().run(context, [job])
+
+
+def _cells(n: int, start: int = 0) -> list[str]:
+    return [str(a) for a in get_space("nb201").all_archs()[start:start + n]]
+
+
+def _values(table: pa.Table) -> dict[tuple[str, str, str], float]:
+    rows = table.select(["arch", "dataset", "proxy", "value"]).to_pylist()
+    return {(r["arch"], r["dataset"], r["proxy"]): r["value"] for r in rows}
+
+
+def test_campaign_scores_each_key_once_as_the_evaluator_does(tmp_path):
+    cells = _cells(6)
+    executor = CountingExecutor()
+    result = run_campaign("nb201", datasets=["cifar10", "cifar100"], proxies=CHEAP, archs=cells, out=tmp_path,
+                          executor=executor, progress=False)
+    assert (executor.jobs, result.records_written) == (12, 24)
+    table = load_scores(tmp_path)
+    assert table.num_rows == 24 and len(_values(table)) == 24
+    assert not shard_paths(tmp_path) and sorted(p.name for p in tmp_path.glob("scores-*.parquet")) == [
+        "scores-nb201-cifar10-seed0.parquet", "scores-nb201-cifar100-seed0.parquet"]
+    for dataset in ("cifar10", "cifar100"):
+        direct = Evaluator("nb201", dataset=dataset, proxies=CHEAP, progress=False).score(cells)
+        for key in CHEAP:
+            got = [_values(table)[(c, dataset, key)] for c in cells]
+            np.testing.assert_array_equal(got, direct[key])
+    # Provenance travels with each row.
+    row = table.filter(pa.compute.equal(table["proxy"], "synflow")).slice(0, 1).to_pylist()[0]
+    assert row["status"] == "ok" and row["torch"] and row["zeronas"] and len(row["batch"]) == 16
+    # A rerun scores nothing, from the compacted tables alone.
+    executor = CountingExecutor()
+    run_campaign("nb201", datasets=["cifar10", "cifar100"], proxies=CHEAP, archs=cells, out=tmp_path,
+                 executor=executor, progress=False)
+    assert executor.jobs == 0
+
+
+def test_a_campaign_continues_from_tables_copied_elsewhere_and_adds_only_what_is_new(tmp_path):
+    first, moved = tmp_path / "first", tmp_path / "moved"
+    run_campaign("nb201", datasets=["cifar10"], proxies=CHEAP, archs=_cells(4), out=first, progress=False)
+    moved.mkdir()
+    for path in first.glob("scores-*.parquet"):  # what a commit carries: the tables, no shards
+        (moved / path.name).write_bytes(path.read_bytes())
+    executor = CountingExecutor()
+    run_campaign("nb201", datasets=["cifar10"], proxies=[*CHEAP, "l2_norm"], archs=_cells(6), out=moved,
+                 executor=executor, progress=False)
+    assert executor.jobs == 6  # every cell lacks l2_norm; 2 cells lack everything
+    table = load_scores(moved)
+    assert table.num_rows == 6 * 3 and len(_values(table)) == 18
+
+
+def test_merge_keeps_the_first_result_and_else_the_latest_error():
+    def rows(*entries):
+        base = {"space": "s", "dataset": "d", "proxy_version": "1", "seed": 0, "batch": "b", "arch_text": "",
+                "proxy_name": "p", "options": "{}", "reason": "", "seconds": 0.0, "torch": "", "zeronas": "",
+                "time": 0.0}
+        return pa.Table.from_pylist([{**base, "arch": a, "proxy": p, "value": v, "status": s}
+                                     for a, p, v, s in entries], schema=SCHEMA)
+
+    merged = merge([rows(("a", "p", 1.0, "ok"), ("b", "p", float("nan"), "error")),
+                    rows(("a", "p", 2.0, "ok"), ("b", "p", float("nan"), "error"), ("c", "p", 3.0, "ok")),
+                    rows(("b", "p", 4.0, "ok"), ("c", "p", float("nan"), "error"), ("d", "p", float("nan"), "error"),
+                         ("d", "p", float("nan"), "nan"), ("e", "p", float("nan"), "error"))])
+    got = {(r["arch"]): (r["value"], r["status"]) for r in merged.to_pylist()}
+    assert merged.num_rows == 5
+    assert got["a"] == (1.0, "ok") and got["b"] == (4.0, "ok") and got["c"] == (3.0, "ok")
+    assert got["d"][1] == "nan" and got["e"][1] == "error"
+
+
+def test_a_torn_last_line_and_a_corrupt_shard_are_reported_in_one_line_and_the_rest_kept(tmp_path):
+    cells = _cells(5)
+    run_campaign("nb201", datasets=["cifar10"], proxies=CHEAP, archs=cells, out=tmp_path, progress=False,
+                 compact_at_end=False)
+    (shard,) = shard_paths(tmp_path)
+    lines = shard.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 10
+    shard.write_bytes(b"".join(lines[:-1]) + lines[-1][:40])  # a kill in the middle of the last line
+    damaged = tmp_path / "shards" / "z-damaged.jsonl"
+    damaged.write_bytes(lines[0] + b"\x00\xff garbage\n" + b'{"not": "a record"}\n')
+    executor = CountingExecutor()
+    with pytest.warns(UserWarning) as caught:
+        result = run_campaign("nb201", datasets=["cifar10"], proxies=CHEAP, archs=cells, out=tmp_path,
+                              executor=executor, progress=False)
+    messages = [str(w.message) for w in caught]
+    assert any("last line was cut short" in m and shard.name in m for m in messages)
+    assert any("2 corrupt line(s) skipped (line 2, 3)" in m and "z-damaged" in m for m in messages)
+    assert all("\n" not in m for m in messages)
+    assert executor.jobs == 1 and result.records_written == 1  # only the torn record is scored again
+    table = load_scores(tmp_path)
+    assert table.num_rows == 10 and len(_values(table)) == 10
+
+
+def test_a_live_shard_is_left_for_a_later_compaction(tmp_path):
+    run_campaign("nb201", datasets=["cifar10"], proxies=["params"], archs=_cells(2), out=tmp_path, progress=False,
+                 compact_at_end=False)
+    (finished,) = shard_paths(tmp_path)
+    records = [json.loads(line) for line in finished.read_text().splitlines()]
+    with ShardWriter(tmp_path) as live:
+        live.write(records)
+        done = compact(tmp_path)
+        assert (done["shards_merged"], done["shards_in_use"]) == (1, 1)
+        assert live.path.exists()
+    assert compact(tmp_path)["shards_merged"] == 1
+    assert load_scores(tmp_path).num_rows == 2
+
+
+def test_dedup_scores_one_cell_per_isomorphism_class_and_records_the_map(tmp_path):
+    space = get_space("nb201")
+    # Isomorphic pairs: an unused edge changed, and the two middle nodes' roles swapped.
+    a = "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|"
+    b = "|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|"
+    c = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+    d = "|avg_pool_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"  # node 1 reaches no output
+    assert space.canonical(a) == space.canonical(b) and space.canonical(c) == space.canonical(d)
+    assert space.canonical(a) != space.canonical(c)
+    executor = CountingExecutor()
+    result = run_campaign("nb201", datasets=["cifar10"], proxies=CHEAP, archs=[a, b, c, d], out=tmp_path, dedup=True,
+                          executor=executor, progress=False)
+    assert (executor.jobs, result.architectures, result.scored_architectures) == (2, 4, 2)
+    classes = {r["arch"]: r["representative"] for r in load_class_map(tmp_path, "nb201").to_pylist()}
+    assert classes == {a: a, b: a, c: c, d: c}
+    # Tables answer a member's key with its representative's score only when classes share scores.
+    evaluator = Evaluator("nb201", dataset="cifar10", proxies=CHEAP, executor=CountingExecutor(), progress=False,
+                          tables=tmp_path, share_classes=True)
+    shared = evaluator.score([b, d, a])
+    assert evaluator.executor.jobs == 0
+    table = load_scores(tmp_path)
+    assert shared["synflow"][0] == _values(table)[(a, "cifar10", "synflow")]
+    own = Evaluator("nb201", dataset="cifar10", proxies=CHEAP, executor=CountingExecutor(), progress=False,
+                    tables=tmp_path)
+    own.score([b, a])
+    assert own.executor.jobs == 1  # b is scored as itself; a comes from the table
+
+
+def test_nb201_isomorphism_classes_agree_with_a_graph_hash_of_the_op_labelled_cell():
+    """8,765 classes, the same partition as NB101's Weisfeiler-Lehman module hash of each pruned
+    cell drawn as a graph with one vertex per operation (an independent construction)."""
+    from zeronas.spaces.nb101 import module_hash
+    from zeronas.spaces.nb201 import EDGES
+
+    labels = {"skip_connect": 1, "nor_conv_1x1": 2, "nor_conv_3x3": 3, "avg_pool_3x3": 4}
+
+    def graph_hash(ops):
+        live = [(t, s, op) for (t, s), op in zip(EDGES, ops) if op != "none"]
+        reach, coreach = {0}, {3}
+        for node in (1, 2, 3):
+            if any(t == node and s in reach for t, s, _ in live):
+                reach.add(node)
+        for node in (2, 1, 0):
+            if any(s == node and t in coreach for t, s, _ in live):
+                coreach.add(node)
+        used = [e for e in live if e[1] in reach and e[0] in coreach]
+        if not used:
+            return "empty"
+        nodes = sorted({0, 3} | {t for t, _, _ in used} | {s for _, s, _ in used})
+        vertices, index = [], {}
+        for node in nodes:
+            for t, s, op in used:
+                if t == node:
+                    index[(t, s)] = len(vertices)
+                    vertices.append(labels[op])
+            index[node] = len(vertices)
+            vertices.append(-1 if node == 0 else -2 if node == 3 else -3)
+        matrix = [[0] * len(vertices) for _ in vertices]
+        for t, s, _ in used:
+            matrix[index[s]][index[(t, s)]] = matrix[index[(t, s)]][index[t]] = 1
+        return module_hash(matrix, vertices)
+
+    space = get_space("nb201")
+    pairs = {(space.canonical(a), graph_hash(a.ops)) for a in space.all_archs()}
+    assert len({p[0] for p in pairs}) == len({p[1] for p in pairs}) == len(pairs) == 8765
+
+
+def _exit_code(argv):
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        return exc.code
+
+
+def test_campaign_refuses_bad_input_in_one_line(tmp_path, capsys):
+    bad_table = tmp_path / "bad"
+    bad_table.mkdir()
+    (bad_table / "scores-nb201-cifar10-seed0.parquet").write_bytes(b"PAR1 not really")
+    (tmp_path / "file.txt").write_text("x")
+    for argv, expected in [
+        (["--sample", "3", "--archs", str(tmp_path / "file.txt")], "not both"),
+        (["--address", "127.0.0.1:1"], "--executor ray"),
+        (["--seeds", "0,-1"], "non-negative"),
+        (["--datasets", "mnist"], "unknown datasets"),
+        (["--out", str(tmp_path / "file.txt")], "is a file"),
+        (["--out", str(bad_table)], "not a readable Parquet score table"),
+        (["--proxies", "nosuchproxy"], "unknown proxy"),
+    ]:
+        args = ["campaign", "--proxies", "params", "--datasets", "cifar10", "--out", str(tmp_path / "ok"), *argv]
+        assert _exit_code(args) == 2, argv
+        err = capsys.readouterr().err
+        assert expected in err and err.count("\n") == 1, (argv, err)
+
+
+def test_load_scores_refuses_what_is_not_a_table(tmp_path):
+    with pytest.raises(ZeronasUserError, match="no campaign directory or score table"):
+        load_scores(tmp_path / "missing")
+    store = TableStore(tmp_path)
+    assert store.get(("nb201", "a", "cifar10", "params", "1", "0", "b")) is None
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_driver_then_the_same_command_gives_every_record_once(tmp_path):
+    """A pool campaign killed with SIGKILL mid-run, rerun: the final table equals an uninterrupted run's."""
+    cells = tmp_path / "cells.txt"
+    cells.write_text("\n".join(_cells(40, start=100)) + "\n")
+    command = [sys.executable, "-m", "zeronas", "campaign", "--benchmark", "nb201", "--datasets", "cifar10",
+               "--proxies", "jacob_cov,params", "--archs", str(cells), "--workers", "2", "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([*command, "--out", str(killed)], env=env, cwd=REPO, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        lines = sum(p.read_bytes().count(b"\n") for p in shard_paths(killed)) if (killed / "shards").exists() else 0
+        if lines >= 16:
+            break
+        assert process.poll() is None, process.stderr.read().decode()
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    partial = sum(p.read_bytes().count(b"\n") for p in shard_paths(killed))
+    assert 16 <= partial < 80
+    rerun = subprocess.run([*command, "--out", str(killed), "--json"], env=env, cwd=REPO, capture_output=True,
+                           text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["records_written"] == 80 - partial
+    whole = tmp_path / "whole"
+    subprocess.run([*command, "--out", str(whole)], env=env, cwd=REPO, check=True, capture_output=True, timeout=600)
+    after_kill, uninterrupted = load_scores(killed), load_scores(whole)
+    assert after_kill.num_rows == uninterrupted.num_rows == 80
+    a, b = _values(after_kill), _values(uninterrupted)
+    assert a.keys() == b.keys()
+    np.testing.assert_array_equal([a[k] for k in sorted(a)], [b[k] for k in sorted(a)])  # NaN equals NaN here
