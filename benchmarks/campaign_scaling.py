@@ -4,8 +4,8 @@ Scores the same seeded sample of NB201 cells with each executor, start-up timed 
 executor first scores ``--warmup`` cells (process start, imports, the data sent once), then
 the timed cells. Reports cells per minute, the speed-up of 2 workers over 1, the per-task
 overhead of Ray against the pool (a near-free proxy, one cell per task), and the projected
-wall time of the full NB201 campaign from the per-cell single-thread seconds recorded in a
-score table::
+wall time of the full NB201 campaign of the three seed proxies (gradsign, gradalign,
+gradalign_gram, epsinas) x 3 datasets, from their measured throughput on a 2-worker pool::
 
     python benchmarks/campaign_scaling.py --cells 40 --json scaling.json
 """
@@ -53,30 +53,33 @@ def make(kind: str, workers: int, chunk_size: int):
     return RayExecutor(workers=workers, chunk_size=chunk_size, init_options={"num_cpus": workers})
 
 
-def projection(table_dir: Path | None, workers: list[int]) -> dict:
-    """Wall hours of the full campaign from recorded seconds per cell (sum over its proxies)."""
-    import pyarrow.compute as pc
+SEED_PROXIES = ["gradsign", "gradalign", "gradalign_gram", "epsinas"]
 
-    from zeronas.campaign import load_scores
 
-    table = load_scores(table_dir)
-    if table.num_rows == 0:
-        return {}
-    out = {}
-    for proxies_name, proxies in {"seed proxies": ["gradsign", "gradalign", "gradalign_gram", "epsinas"],
-                                  "all in the table": sorted(set(table["proxy"].to_pylist()))}.items():
-        part = table.filter(pc.is_in(table["proxy"], value_set=__import__("pyarrow").array(proxies)))
-        per_cell = part.group_by(["dataset", "arch"]).aggregate([("seconds", "sum")])
-        by_dataset = {d: float(np.mean([s for dd, s in zip(per_cell["dataset"].to_pylist(),
-                                                            per_cell["seconds_sum"].to_pylist(), strict=True)
-                                        if dd == d])) for d in sorted(set(per_cell["dataset"].to_pylist()))}
-        mean = float(np.mean(list(by_dataset.values())))
-        cells = {"all 15,625": 15625, "de-duplicated 8,765": 8765}
-        out[proxies_name] = {
-            "proxies": proxies, "single_thread_s_per_cell": by_dataset,
-            "hours_3_datasets": {f"{name}, {w} cores": round(n * 3 * mean / w / 3600, 2)
-                                 for name, n in cells.items() for w in workers},
-        }
+def projection(archs, cells: int, speedup: float, cores: list[int]) -> dict:
+    """Wall hours of the full NB201 campaign of the seed proxies, from a measured 2-worker pool.
+
+    Each dataset's seconds per cell come from ``cells`` cells scored by a 2-worker pool (start-up
+    excluded); N cores are assumed to scale as 2 do (``speedup`` / 2 per core).
+    """
+    from zeronas import Evaluator
+    from zeronas.runner.executors import LocalPoolExecutor
+
+    sample = [archs[i] for i in np.random.default_rng(2).choice(len(archs), size=cells + 2, replace=False)]
+    per_cell = {}
+    with LocalPoolExecutor(2) as executor:
+        for dataset in ("cifar10", "cifar100", "imagenet16"):
+            evaluator = Evaluator("nb201", dataset=dataset, proxies=SEED_PROXIES, progress=False)
+            run = measure(executor, evaluator, sample[:2], sample[2:])
+            per_cell[dataset] = run["seconds"] / run["timed_cells"]  # wall seconds per cell on 2 workers
+    two_core_cell_s = sum(per_cell.values())  # one cell on all three datasets, 2 workers
+    one_core_cell_s = two_core_cell_s * speedup  # the same work on one core
+    out = {"proxies": SEED_PROXIES, "wall_s_per_cell_2_workers": {d: round(v, 3) for d, v in per_cell.items()},
+           "hours": {}}
+    for name, n in {"all 15,625": 15625, "de-duplicated 8,765": 8765}.items():
+        for c in cores:
+            seconds = n * (two_core_cell_s if c == 2 else one_core_cell_s / (c * speedup / 2))
+            out["hours"][f"{name}, {c} cores"] = round(seconds / 3600, 2)
     return out
 
 
@@ -87,7 +90,7 @@ def main() -> None:
     parser.add_argument("--proxies", default="gradsign,synflow,params", help="proxies scored per cell")
     parser.add_argument("--overhead-cells", type=int, default=200, help="cells of the per-task overhead test")
     parser.add_argument("--executors", default="pool,ray", help="which executors to time")
-    parser.add_argument("--tables", type=Path, default=None, help="score tables for the projection (default: shipped)")
+    parser.add_argument("--project-cells", type=int, default=16, help="cells per dataset timed for the projection")
     parser.add_argument("--project-cores", default="2,16,64", help="core counts of the projection")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -125,7 +128,9 @@ def main() -> None:
     results["ms_per_task_params_only"] = per_task
     if "ray" in per_task and "pool" in per_task:
         results["ray_overhead_ms_per_task"] = round(per_task["ray"] - per_task["pool"], 2)
-    results["projection"] = projection(args.tables, [int(c) for c in args.project_cores.split(",")])
+    speedup = results.get("pool speed-up 2 vs 1", 2.0)
+    results["projection"] = projection(archs, args.project_cells, speedup,
+                                       [int(c) for c in args.project_cores.split(",")])
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -1,27 +1,27 @@
 """NAS-Bench-101 correlations over every cell with ground truth (2,500 cells, CIFAR-10, seed 0).
 
-Scoring is resumable and shardable: cells are visited in a seeded random order, so whatever
-is done at any moment is a random subset of the population, and ``--part K/N`` lets N
-processes (each one thread) share one results file without scoring a cell twice.
+The scores come from a campaign (resumable; its cells go in a seeded random order, so what is
+done at any moment is a random subset of the population)::
 
-    python benchmarks/nb101_all_cells.py score --results nb101.jsonl [--part 1/2] [--threads 1]
-    python benchmarks/nb101_all_cells.py summary --results nb101.jsonl [--json out.json]
+    zeronas campaign --benchmark nb101 --datasets cifar10 --seeds 0 --workers 2 --out zeronas/tables \
+        --proxies gradsign,gradalign,epsinas,synflow,naswot,meco,jacob_cov,snip,params,flops
+    python benchmarks/nb101_all_cells.py [--tables zeronas/tables] [--json out.json]
 
-``summary`` correlates the cells that every proxy has scored (oriented Spearman and Kendall
-with bootstrap 95% intervals; NaN scores dropped and counted) beside the published values.
+It correlates the cells that every proxy has scored (oriented Spearman and Kendall with
+bootstrap 95% intervals; NaN scores dropped and counted) beside the published values.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 
 from zeronas.benchmarks import get_benchmark
 from zeronas.evaluate.metrics import ranking_metrics
-from zeronas.runner import Evaluator, ResultStore
+from zeronas.campaign import load_scores
+from zeronas.runner import Evaluator
 
 PROXIES = ("gradsign", "gradalign", "epsinas", "synflow", "naswot", "meco", "jacob_cov", "snip",
            "params", "flops")
@@ -29,43 +29,20 @@ PROXIES = ("gradsign", "gradalign", "epsinas", "synflow", "naswot", "meco", "jac
 # epsinas' own notebook; zero-cost-nas' notebook for the others (|rho| there, sign from ZiCo Fig. 3).
 PUBLISHED = {"epsinas": (0.62, 0.44), "synflow": (0.37, None), "jacob_cov": (0.38, None),
              "snip": (-0.16, None), "grad_norm": (-0.20, None)}
-CHUNK = 8  # cells per Evaluator call: the store is flushed after each
-
-
-def order(n: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).permutation(n)
-
-
-def score(args: argparse.Namespace) -> None:
-    import torch
-
-    torch.set_num_threads(args.threads)
-    k, n = (int(v) for v in args.part.split("/"))
-    benchmark = get_benchmark("nb101")
-    population = benchmark.population("cifar10", benchmark.metric("cifar10").name)
-    mine = [population[i] for i in order(len(population), args.seed)[k - 1::n]]
-    started = time.monotonic()
-    with ResultStore(args.results) as store:
-        evaluator = Evaluator(benchmark, dataset="cifar10", proxies=list(args.proxies), seed=args.seed,
-                              store=store, progress=False)
-        for at in range(0, len(mine), CHUNK):
-            evaluator.score(mine[at:at + CHUNK])
-            print(f"part {args.part}: {min(at + CHUNK, len(mine))}/{len(mine)} cells, "
-                  f"{time.monotonic() - started:.0f} s", flush=True)
-
-
 def summary(args: argparse.Namespace) -> None:
     benchmark = get_benchmark("nb101")
     metric = benchmark.metric("cifar10")
     population = benchmark.population("cifar10", metric.name)
-    with ResultStore(args.results) as store:
-        evaluator = Evaluator(benchmark, dataset="cifar10", proxies=list(args.proxies), seed=args.seed,
-                              store=store, progress=False)
-        # Which cells are complete: look up without scoring anything.
-        done = {(r["arch"], r["proxy"]) for r in store if r.get("status") in ("ok", "nan")}
-        space = benchmark.space
-        cells = [a for a in population if all((space.identity(a), k) in done for k in evaluator.keys)]
-        table = evaluator.score(cells)
+    scores = load_scores(args.tables)
+    evaluator = Evaluator(benchmark, dataset="cifar10", proxies=list(args.proxies), seed=args.seed, progress=False,
+                          tables=args.tables or True)
+    # Which cells are complete: read the table without scoring anything.
+    rows = zip(scores["space"].to_pylist(), scores["arch"].to_pylist(), scores["proxy"].to_pylist(),
+               scores["status"].to_pylist(), strict=True)
+    done = {(arch, proxy) for space_name, arch, proxy, status in rows if space_name == "nb101" and status != "error"}
+    space = benchmark.space
+    cells = [a for a in population if all((space.identity(a), k) in done for k in evaluator.keys)]
+    table = evaluator.score(cells)
     truth = benchmark.ground_truth(cells, "cifar10", metric.name)
     out: dict[str, object] = {"cells": len(cells), "population": len(population), "metric": metric.name,
                               "seed": args.seed, "proxies": {}}
@@ -90,17 +67,13 @@ def summary(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("score", "summary"))
-    parser.add_argument("--results", required=True, help="JSON-lines scores file (resumable, shared by parts)")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tables", default=None, help="campaign directory (default: the shipped tables)")
     parser.add_argument("--proxies", type=lambda s: tuple(s.split(",")), default=PROXIES)
-    parser.add_argument("--seed", type=int, default=0, help="scoring seed and visiting order")
-    parser.add_argument("--part", default="1/1", help="K/N: score every N-th cell of the order from the K-th")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="scoring seed")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the intervals")
     parser.add_argument("--json", default=None, help="write the summary here too")
-    args = parser.parse_args()
-    (score if args.command == "score" else summary)(args)
+    summary(parser.parse_args())
 
 
 if __name__ == "__main__":

@@ -163,6 +163,22 @@ def test_a_user_error_in_a_ray_task_reaches_the_caller_as_itself(cluster):
                   progress=False).score(CELLS[:2])
 
 
+@pytest.mark.slow
+def test_the_campaign_command_joins_a_cluster_by_address(cluster, tmp_path, capsys):
+    import json
+
+    from zeronas.campaign import load_scores
+    from zeronas.cli import main
+
+    argv = ["campaign", "--benchmark", "nb201", "--datasets", "cifar10", "--proxies", ",".join(PROXIES),
+            "--sample", "6", "--executor", "ray", "--address", cluster.address, "--workers", "2",
+            "--out", str(tmp_path), "--json", "--no-progress"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["jobs_run"], summary["records_written"]) == (6, 6 * len(PROXIES))
+    assert load_scores(tmp_path).num_rows == 6 * len(PROXIES)
+
+
 class _KillingExecutor(RayExecutor):
     """Kills the Ray worker node's raylet as the first result arrives, with tasks still in flight."""
 

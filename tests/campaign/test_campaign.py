@@ -210,6 +210,31 @@ def test_nb201_isomorphism_classes_agree_with_a_graph_hash_of_the_op_labelled_ce
     assert len({p[0] for p in pairs}) == len({p[1] for p in pairs}) == len(pairs) == 8765
 
 
+def test_correlate_reads_a_campaign_table_and_scores_nothing(tmp_path, monkeypatch, capsys):
+    from zeronas.benchmarks import get_benchmark
+    from zeronas.evaluate.metrics import sample_indices
+
+    population = get_benchmark("nb201").population("cifar10")
+    cells = [str(population[i]) for i in sample_indices(len(population), 8, 0)]  # correlate's own sample (seed 0)
+    run_campaign("nb201", datasets=["cifar10"], proxies=CHEAP, archs=cells, out=tmp_path, progress=False)
+
+    def no_scoring(*_args, **_kwargs):
+        raise AssertionError("a score in the table was computed again")
+
+    monkeypatch.setattr("zeronas.runner.executors.serial.run_job", no_scoring)
+    assert main(["correlate", "--sample", "8", "--seed", "0", "--proxies", ",".join(CHEAP), "--tables", str(tmp_path),
+                 "--json", "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["params"]["n"] == 8 and out["synflow"]["n"] + out["synflow"]["nan"] == 8
+    # The same correlation from the table's own values and the ground truth.
+    from scipy.stats import spearmanr
+
+    values = _values(load_scores(tmp_path))
+    truth = get_benchmark("nb201").ground_truth(cells, "cifar10")
+    expected = spearmanr([values[(c, "cifar10", "params")] for c in cells], truth).statistic
+    assert out["params"]["spearman"] == pytest.approx(expected, abs=1e-12)
+
+
 def _exit_code(argv):
     try:
         return main(argv)
