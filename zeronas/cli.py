@@ -272,6 +272,9 @@ def _build_parser() -> argparse.ArgumentParser:
                              "(default: start a local Ray instance)")
     p_camp.add_argument("--dedup", action="store_true",
                         help="score one architecture per isomorphism class and record the class map")
+    p_camp.add_argument("--part", type=_part, default=None, metavar="K/N",
+                        help="score every N-th architecture from the K-th: N processes (on machines sharing OUT) "
+                             "split the campaign without Ray, each writing its own shards")
     p_camp.add_argument("--sample", type=_positive_int, default=None, help="score a seeded sample of this many cells")
     p_camp.add_argument("--seed", type=_non_negative_int, default=0, dest="sample_seed",
                         help="with --sample: the sampling seed (default: %(default)s)")
@@ -281,6 +284,16 @@ def _build_parser() -> argparse.ArgumentParser:
     _no_progress(p_camp)
     p_camp.add_argument("--json", action="store_true", help="print the summary as JSON")
     return parser
+
+
+def _part(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 1/2, got {text!r}") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
+    return k, n
 
 
 def _seed_list(text: str) -> list[int]:
@@ -617,7 +630,7 @@ def _cmd_campaign(args: argparse.Namespace) -> None:
     with make_executor(args.workers, kind=args.executor, address=args.address) as executor:
         result = run_campaign(benchmark, datasets=datasets, proxies=args.proxies, options=_options(args),
                               seeds=args.seeds, out=args.out, archs=archs, sample=args.sample,
-                              sample_seed=args.sample_seed, dedup=args.dedup, executor=executor,
+                              sample_seed=args.sample_seed, dedup=args.dedup, part=args.part, executor=executor,
                               data_dir=args.data_dir, progress=not args.no_progress)
     if args.json:
         print(_json(result.as_dict()))

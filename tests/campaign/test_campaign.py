@@ -88,6 +88,18 @@ def test_a_campaign_continues_from_tables_copied_elsewhere_and_adds_only_what_is
     assert table.num_rows == 6 * 3 and len(_values(table)) == 18
 
 
+def test_two_parts_sharing_a_directory_score_every_cell_once(tmp_path):
+    cells = _cells(7)
+    executors = [CountingExecutor(), CountingExecutor()]
+    for k, executor in enumerate(executors, start=1):
+        run_campaign("nb201", datasets=["cifar10"], proxies=["params"], archs=cells, out=tmp_path, part=(k, 2),
+                     executor=executor, progress=False, compact_at_end=False)
+    assert [e.jobs for e in executors] == [4, 3] and len(shard_paths(tmp_path)) == 2  # a shard per process
+    assert load_scores(tmp_path).num_rows == 7 and compact(tmp_path)["shards_merged"] == 2
+    with pytest.raises(ZeronasUserError, match="1 <= K <= N"):
+        run_campaign("nb201", datasets=["cifar10"], proxies=["params"], archs=cells, out=tmp_path, part=(3, 2))
+
+
 def test_merge_keeps_the_first_result_and_else_the_latest_error():
     def rows(*entries):
         base = {"space": "s", "dataset": "d", "proxy_version": "1", "seed": 0, "batch": "b", "arch_text": "",
@@ -251,6 +263,7 @@ def test_campaign_refuses_bad_input_in_one_line(tmp_path, capsys):
         (["--sample", "3", "--archs", str(tmp_path / "file.txt")], "not both"),
         (["--address", "127.0.0.1:1"], "--executor ray"),
         (["--seeds", "0,-1"], "non-negative"),
+        (["--part", "3/2"], "1 <= K <= N"),
         (["--datasets", "mnist"], "unknown datasets"),
         (["--out", str(tmp_path / "file.txt")], "is a file"),
         (["--out", str(bad_table)], "not a readable Parquet score table"),

@@ -160,6 +160,7 @@ def run_campaign(
     sample: int | None = None,
     sample_seed: int = 0,
     dedup: bool = False,
+    part: tuple[int, int] | None = None,
     executor: Executor | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
@@ -171,6 +172,9 @@ def run_campaign(
     records are retried), whether ``out`` holds raw shards or compacted tables. With
     ``dedup``, one representative per isomorphism class is scored (the class map is written
     to ``out``); without, every architecture is scored. ``executor`` defaults to serial.
+    ``part=(k, n)`` scores only every n-th planned architecture from the k-th (1-based): n
+    processes, on any machines that share ``out``, split a campaign without a cluster, each
+    writing its own shards.
     """
     from zeronas._progress import progress_bar
     from zeronas.benchmarks import get_benchmark
@@ -187,6 +191,10 @@ def run_campaign(
     if not datasets:
         raise ZeronasUserError(f"no datasets given; choose from {', '.join(benchmark.datasets)}")
     seeds = [int(s) for s in dict.fromkeys(seeds)]
+    if part is not None:
+        k, n = (int(v) for v in part)
+        if not 1 <= k <= n:
+            raise ZeronasUserError(f"part must be K/N with 1 <= K <= N, got {k}/{n}")
     executor = executor if executor is not None else SerialExecutor()
     problems = ShardProblems()
     jobs_run = records_written = covered = scored = 0
@@ -197,6 +205,8 @@ def run_campaign(
             if dedup:
                 planned, class_rows = representatives(benchmark.space, planned, directory)
                 write_class_map(directory, benchmark.space.name, class_rows)
+            if part is not None:
+                planned = planned[part[0] - 1::part[1]]
             scored = max(scored, len(planned))
             identities = [benchmark.space.identity(a) for a in planned]
             for seed in seeds:
