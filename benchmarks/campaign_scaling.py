@@ -76,7 +76,7 @@ def projection(archs, cells: int, speedup: float, cores: list[int]) -> dict:
     one_core_cell_s = two_core_cell_s * speedup  # the same work on one core
     out = {"proxies": SEED_PROXIES, "wall_s_per_cell_2_workers": {d: round(v, 3) for d, v in per_cell.items()},
            "hours": {}}
-    for name, n in {"all 15,625": 15625, "de-duplicated 8,765": 8765}.items():
+    for name, n in {"all 15,625": 15625, "de-duplicated 14,125": 14125}.items():
         for c in cores:
             seconds = n * (two_core_cell_s if c == 2 else one_core_cell_s / (c * speedup / 2))
             out["hours"][f"{name}, {c} cores"] = round(seconds / 3600, 2)

@@ -565,6 +565,8 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
                              nan_policy=args.nan_policy, ensemble=tuple(args.ensemble or ()),
                              aggregation=args.aggregation,
                              share_classes=args.all if args.dedup is None else args.dedup)
+    if args.no_tables and args.tables:
+        raise ZeronasUserError("give --tables DIR or --no-tables, not both")
     tables: bool | str = False if args.no_tables else (args.tables or True)
     with ResultStore(args.results) as store, make_executor(args.workers) as executor:
         result = correlate(config, store=store, executor=executor, data_dir=args.data_dir,

@@ -157,69 +157,112 @@ def test_a_live_shard_is_left_for_a_later_compaction(tmp_path):
 
 def test_dedup_scores_one_cell_per_isomorphism_class_and_records_the_map(tmp_path):
     space = get_space("nb201")
-    # Isomorphic pairs: an unused edge changed, and the two middle nodes' roles swapped.
+    # Isomorphic pairs: edge 1->2 absent, so nodes 1 and 2 can swap roles.
     a = "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|"
     b = "|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|"
     c = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
-    d = "|avg_pool_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"  # node 1 reaches no output
+    d = "|none~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|none~2|"
+    e = "|avg_pool_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"  # c's output, other unused edge
     assert space.canonical(a) == space.canonical(b) and space.canonical(c) == space.canonical(d)
-    assert space.canonical(a) != space.canonical(c)
+    assert len({space.canonical(x) for x in (a, c, e)}) == 3
     executor = CountingExecutor()
-    result = run_campaign("nb201", datasets=["cifar10"], proxies=CHEAP, archs=[a, b, c, d], out=tmp_path, dedup=True,
-                          executor=executor, progress=False)
-    assert (executor.jobs, result.architectures, result.scored_architectures) == (2, 4, 2)
+    result = run_campaign("nb201", datasets=["cifar10"], proxies=CHEAP, archs=[a, b, c, d, e], out=tmp_path,
+                          dedup=True, executor=executor, progress=False)
+    assert (executor.jobs, result.architectures, result.scored_architectures) == (3, 5, 3)
     classes = {r["arch"]: r["representative"] for r in load_class_map(tmp_path, "nb201").to_pylist()}
-    assert classes == {a: a, b: a, c: c, d: c}
+    assert classes == {a: a, b: a, c: c, d: c, e: e}
+    table = load_scores(tmp_path)
     # Tables answer a member's key with its representative's score only when classes share scores.
     evaluator = Evaluator("nb201", dataset="cifar10", proxies=CHEAP, executor=CountingExecutor(), progress=False,
                           tables=tmp_path, share_classes=True)
     shared = evaluator.score([b, d, a])
     assert evaluator.executor.jobs == 0
-    table = load_scores(tmp_path)
     assert shared["synflow"][0] == _values(table)[(a, "cifar10", "synflow")]
     own = Evaluator("nb201", dataset="cifar10", proxies=CHEAP, executor=CountingExecutor(), progress=False,
                     tables=tmp_path)
     own.score([b, a])
     assert own.executor.jobs == 1  # b is scored as itself; a comes from the table
+    # A second run over another list keeps the recorded representative of a known class.
+    f = "|nor_conv_1x1~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+    executor = CountingExecutor()
+    run_campaign("nb201", datasets=["cifar10"], proxies=CHEAP, archs=[d, f], out=tmp_path, dedup=True,
+                 executor=executor, progress=False)
+    assert executor.jobs == 1  # f only: d's class has c
+    classes = {r["arch"]: r["representative"] for r in load_class_map(tmp_path, "nb201").to_pylist()}
+    assert classes[d] == c and classes[f] == f and len(classes) == 6
 
 
-def test_nb201_isomorphism_classes_agree_with_a_graph_hash_of_the_op_labelled_cell():
-    """8,765 classes, the same partition as NB101's Weisfeiler-Lehman module hash of each pruned
-    cell drawn as a graph with one vertex per operation (an independent construction)."""
+def test_sharing_classes_reads_each_cell_own_score_first(tmp_path):
+    a = "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|"
+    b = "|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|"
+    run_campaign("nb201", datasets=["cifar10"], proxies=["synflow"], archs=[a, b], out=tmp_path, progress=False)
+    table = _values(load_scores(tmp_path))
+    assert table[(a, "cifar10", "synflow")] != table[(b, "cifar10", "synflow")]  # another draw of the init
+    evaluator = Evaluator("nb201", dataset="cifar10", proxies=["synflow"], executor=CountingExecutor(),
+                          progress=False, tables=tmp_path, share_classes=True)
+    scores = evaluator.score([b, a])["synflow"]
+    assert list(scores) == [table[(b, "cifar10", "synflow")], table[(a, "cifar10", "synflow")]]
+    # Without any table, one member per class is scored and the others share it.
+    fresh = Evaluator("nb201", dataset="cifar10", proxies=["synflow"], executor=CountingExecutor(), progress=False,
+                      share_classes=True)
+    scores = fresh.score([b, a])["synflow"]
+    assert fresh.executor.jobs == 1 and scores[0] == scores[1] == table[(b, "cifar10", "synflow")]
+
+
+def _graph_hash(ops, *, prune: bool) -> str:
+    """NB101's Weisfeiler-Lehman module hash of a cell drawn with one vertex per operation."""
     from zeronas.spaces.nb101 import module_hash
     from zeronas.spaces.nb201 import EDGES
 
     labels = {"skip_connect": 1, "nor_conv_1x1": 2, "nor_conv_3x3": 3, "avg_pool_3x3": 4}
-
-    def graph_hash(ops):
-        live = [(t, s, op) for (t, s), op in zip(EDGES, ops) if op != "none"]
+    used = [(t, s, op) for (t, s), op in zip(EDGES, ops) if op != "none"]
+    if prune:
         reach, coreach = {0}, {3}
         for node in (1, 2, 3):
-            if any(t == node and s in reach for t, s, _ in live):
+            if any(t == node and s in reach for t, s, _ in used):
                 reach.add(node)
         for node in (2, 1, 0):
-            if any(s == node and t in coreach for t, s, _ in live):
+            if any(s == node and t in coreach for t, s, _ in used):
                 coreach.add(node)
-        used = [e for e in live if e[1] in reach and e[0] in coreach]
+        used = [e for e in used if e[1] in reach and e[0] in coreach]
         if not used:
             return "empty"
-        nodes = sorted({0, 3} | {t for t, _, _ in used} | {s for _, s, _ in used})
-        vertices, index = [], {}
-        for node in nodes:
-            for t, s, op in used:
-                if t == node:
-                    index[(t, s)] = len(vertices)
-                    vertices.append(labels[op])
-            index[node] = len(vertices)
-            vertices.append(-1 if node == 0 else -2 if node == 3 else -3)
-        matrix = [[0] * len(vertices) for _ in vertices]
-        for t, s, _ in used:
-            matrix[index[s]][index[(t, s)]] = matrix[index[(t, s)]][index[t]] = 1
-        return module_hash(matrix, vertices)
+    vertices, index = [], {}
+    for node in (0, 1, 2, 3):
+        for t, s, op in used:
+            if t == node:
+                index[(t, s)] = len(vertices)
+                vertices.append(labels[op])
+        index[node] = len(vertices)
+        vertices.append(-1 if node == 0 else -2 if node == 3 else -3)
+    matrix = [[0] * len(vertices) for _ in vertices]
+    for t, s, _ in used:
+        matrix[index[s]][index[(t, s)]] = matrix[index[(t, s)]][index[t]] = 1
+    return module_hash(matrix, vertices)
+
+
+def test_nb201_isomorphism_classes_agree_with_a_graph_hash_and_the_benchmark_own_counts(table):
+    """14,125 classes (8,765 once unused edges are dropped), each the partition of NB101's
+    Weisfeiler-Lehman hash of the cell drawn with a vertex per operation (an independent
+    construction); cells of one class have equal parameter counts and FLOPs in NAS-Bench-201's
+    own table, while one pruned class holds cells that differ."""
+    from zeronas.spaces.nb201 import pruned_class
 
     space = get_space("nb201")
-    pairs = {(space.canonical(a), graph_hash(a.ops)) for a in space.all_archs()}
-    assert len({p[0] for p in pairs}) == len({p[1] for p in pairs}) == len(pairs) == 8765
+    archs = space.all_archs()
+    strict = {(space.canonical(a), _graph_hash(a.ops, prune=False)) for a in archs}
+    assert len({p[0] for p in strict}) == len({p[1] for p in strict}) == len(strict) == 14125
+    pruned = {(pruned_class(a), _graph_hash(a.ops, prune=True)) for a in archs}
+    assert len({p[0] for p in pruned}) == len({p[1] for p in pruned}) == len(pruned) == 8765
+    for column in ("params_M_cifar10", "flops_M_cifar10"):
+        values = table.column(column)
+        by_class: dict[str, set] = {}
+        by_pruned: dict[str, set] = {}
+        for i, arch in enumerate(archs):
+            by_class.setdefault(space.canonical(arch), set()).add(round(float(values[i]), 6))
+            by_pruned.setdefault(pruned_class(arch), set()).add(round(float(values[i]), 6))
+        assert max(len(v) for v in by_class.values()) == 1
+        assert max(len(v) for v in by_pruned.values()) > 1
 
 
 def test_correlate_reads_a_campaign_table_and_scores_nothing(tmp_path, monkeypatch, capsys):

@@ -26,9 +26,10 @@ from zeronas.campaign.shards import ShardProblems, ShardWriter, read_shard, shar
 from zeronas.campaign.tables import (
     KEY_COLUMNS,
     compact,
+    directory_lock,
     iter_columns,
     load_class_map,
-    score_table_paths,
+    table_name,
     write_class_map,
 )
 from zeronas.errors import ZeronasUserError
@@ -136,15 +137,17 @@ def done_matrix(directory: Path, context: Any, identities: Sequence[str], proble
         if k is not None and i is not None:
             done[i, k] = True
 
-    for path in score_table_paths(directory):
-        for columns in iter_columns(path, [*KEY_COLUMNS, "status"]):
-            for row in zip(*columns, strict=True):
-                take(*row)
-    for path in shard_paths(directory):
-        for r in read_shard(path, problems):
-            if r.get("format", 1) == 2:
-                take(r["space"], r["arch"], r["dataset"], r["proxy"], r["proxy_version"], r["seed"], r["batch"],
-                     r["status"])
+    with directory_lock(directory, shared=True):  # not midway through a compaction
+        table = directory / table_name(space, dataset, seed)  # the only table that can hold these keys
+        if table.exists():
+            for columns in iter_columns(table, [*KEY_COLUMNS, "status"]):
+                for row in zip(*columns, strict=True):
+                    take(*row)
+        for path in shard_paths(directory):
+            for r in read_shard(path, problems):
+                if r.get("format", 1) == 2:
+                    take(r["space"], r["arch"], r["dataset"], r["proxy"], r["proxy_version"], r["seed"], r["batch"],
+                         r["status"])
     return done
 
 
@@ -246,6 +249,6 @@ def _write_manifest(directory: Path, benchmark: Any, datasets: Sequence[str], se
     manifest = {"benchmark": benchmark.name, "datasets": list(datasets), "seeds": list(seeds),
                 "proxies": [getattr(p, "key", p) for p in proxies], "dedup": dedup, "architectures": covered,
                 "zeronas": __version__, "time": time.time()}
-    tmp = directory / f".campaign.json.{os.getpid()}.tmp"
+    tmp = directory / f".campaign.json.{os.getpid()}-{time.monotonic_ns()}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(tmp, directory / "campaign.json")

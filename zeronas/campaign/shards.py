@@ -61,9 +61,20 @@ class ShardWriter:
         self.path = new_shard_path(self.directory)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._in_shard = 0
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
-        if fcntl is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        # Created under a name compaction does not look at, locked, then renamed: a compaction
+        # never sees this shard unlocked (and so never takes it for a finished one).
+        hidden = self.path.with_name("." + self.path.name + ".new")
+        fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.replace(hidden, self.path)
+        except OSError as exc:
+            os.close(fd)
+            hidden.unlink(missing_ok=True)
+            raise ZeronasUserError(f"cannot lock a shard in {self.path.parent} ({exc.strerror}); the file system "
+                                   "offers no locks: use a local directory, or one process per directory") from None
+        self._fd = fd
         self.paths.append(self.path)
         self._synced_at = self._opened_at = time.monotonic()
 
@@ -120,15 +131,19 @@ class ShardWriter:
 
 @dataclass
 class ShardProblems:
-    """Lines of shards that were skipped: ``torn`` last lines (a kill), ``corrupt`` other lines."""
+    """Lines of shards that were skipped: ``torn`` last lines (a kill), ``corrupt`` other lines.
 
-    torn: list[str] = field(default_factory=list)
-    corrupt: dict[str, list[int]] = field(default_factory=dict)
+    A shard read several times (once per dataset and seed) reports each line once.
+    """
+
+    torn: set[str] = field(default_factory=set)
+    corrupt: dict[str, set[int]] = field(default_factory=dict)
 
     def messages(self) -> list[str]:
         out = [f"shard {p}: its last line was cut short (a kill while writing); that score will be computed again"
-               for p in self.torn]
-        for path, lines in self.corrupt.items():
+               for p in sorted(self.torn)]
+        for path, numbers in sorted(self.corrupt.items()):
+            lines = sorted(numbers)
             shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
             out.append(f"shard {path}: {len(lines)} corrupt line(s) skipped (line {shown}); "
                        "those scores will be computed again")
@@ -162,26 +177,40 @@ def read_shard(path: Path, problems: ShardProblems | None = None) -> Iterator[di
                 record = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError, RecursionError):
                 record = None
-            if record is None or _problem(record):
+            if record is None or _problem(record) or not _int_like(record["seed"]):
                 if not complete:
-                    problems.torn.append(str(path))
+                    problems.torn.add(str(path))
                 else:
-                    problems.corrupt.setdefault(str(path), []).append(number)
+                    problems.corrupt.setdefault(str(path), set()).add(number)
                 continue
             yield _normalised(record)
 
 
-def shard_in_use(path: Path) -> bool:
-    """True while a live writer holds ``path`` (always False where locks do not exist)."""
-    if fcntl is None:
-        return False
+def _int_like(value: Any) -> bool:
     try:
-        fd = os.open(path, os.O_RDONLY)
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def shard_in_use(path: Path) -> bool:
+    """True while a live writer holds ``path`` (or when that cannot be known).
+
+    Without locks (Windows) every shard counts as in use, so compaction leaves them all:
+    compact there once every writer has finished, with ``compact(..., assume_finished=True)``.
+    """
+    if fcntl is None:
+        return True
+    try:
+        fd = os.open(path, os.O_RDWR)  # NFS turns flock into a write lock, which needs write access
     except FileNotFoundError:
         return False
+    except OSError:
+        return True
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    except OSError:  # held by a writer (or locks unavailable: then assume so)
         return True
     finally:
         os.close(fd)

@@ -13,9 +13,13 @@ covers, its isomorphism class and the representative whose scores stand for it.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import socket
+import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -125,7 +129,7 @@ def _sorted(table: pa.Table) -> pa.Table:
 
 def _write(table: pa.Table, path: Path) -> None:
     """Write ``table`` to ``path`` atomically (a temporary file renamed over it)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     pq.write_table(table, tmp, compression=_COMPRESSION, row_group_size=_BATCH_ROWS)
     fd = os.open(tmp, os.O_RDONLY)
     try:
@@ -174,30 +178,40 @@ def score_table_paths(directory: str | os.PathLike[str]) -> list[Path]:
 
 
 @contextmanager
-def _directory_lock(directory: Path) -> Iterator[None]:
-    """Only one compaction of a directory at a time (writers of shards are not held up)."""
+def directory_lock(directory: Path, *, shared: bool = False) -> Iterator[None]:
+    """Compaction holds it exclusively; readers of tables and shards share it, so that no read
+    sees a shard's records neither in the shards nor yet in the table (writers of shards are
+    never held up). Where the file system has no locks it is a no-op."""
     directory.mkdir(parents=True, exist_ok=True)
     fd = os.open(directory / ".compact.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EBADF):
+                    raise
         yield
     finally:
         os.close(fd)
 
 
-def compact(directory: str | os.PathLike[str]) -> dict[str, Any]:
+_directory_lock = directory_lock
+
+
+def compact(directory: str | os.PathLike[str], *, assume_finished: bool = False) -> dict[str, Any]:
     """Merge the finished shards of ``directory`` into its Parquet tables, then delete them.
 
     Shards a live writer still holds are left for a later compaction. A crash at any point
     loses nothing: a table is replaced atomically, and shards are deleted only after every
     table that takes their records is written (a rerun merges them again, harmlessly).
     Returns what was done: shards merged and left, rows per table, skipped lines.
+    ``assume_finished``: take every shard, locked or not (only where no writer can be live).
     """
     directory = Path(directory)
     problems = ShardProblems()
     with _directory_lock(directory):
-        shards = [p for p in shard_paths(directory) if not shard_in_use(p)]
+        shards = [p for p in shard_paths(directory) if assume_finished or not shard_in_use(p)]
         left = len(shard_paths(directory)) - len(shards)
         new = records_to_table(r for path in shards for r in read_shard(path, problems))
         groups = {}
@@ -236,9 +250,13 @@ def load_scores(path: str | os.PathLike[str] | None = None, *, include_shards: b
     if not path.is_dir():
         raise ZeronasUserError(f"no campaign directory or score table at {path}; pass the --out directory "
                                "of a campaign or a scores-*.parquet file")
-    tables = [read_table(p) for p in score_table_paths(path)]
-    if include_shards:
-        tables.append(records_to_table(r for p in shard_paths(path) for r in read_shard(p)))
+    problems = ShardProblems()
+    with directory_lock(path, shared=True):
+        tables = [read_table(p) for p in score_table_paths(path)]
+        if include_shards:
+            tables.append(records_to_table(r for p in shard_paths(path) for r in read_shard(p, problems)))
+    for message in problems.messages():
+        warnings.warn(message, stacklevel=2)
     return _sorted(merge(tables))
 
 

@@ -201,10 +201,11 @@ class Evaluator:
         fields = {p.key: (base_record(context, "", "", p, context.batches[p.data]),
                           context.batches[p.data].legacy_digest) for p in self.proxies}
         row_of_job: dict[int, int] = {}
+        job_row_of_class: dict[str, int] = {}  # with share_classes: the member scored for its class
+        borrows: dict[int, int] = {}  # row -> the row whose records fill its missing keys
         for row, (arch, identity) in enumerate(zip(archs, identities, strict=True)):
-            group = self.space.canonical(arch) if self.share_classes else identity
-            if group in by_identity:
-                job_rows[by_identity[group]].append(row)
+            if identity in by_identity:
+                job_rows[by_identity[identity]].append(row)
                 continue
             missing = []
             for proxy in self.proxies:
@@ -213,13 +214,21 @@ class Evaluator:
                     missing.append(proxy.key)
                 else:
                     found[(row, proxy.key)] = record
-            by_identity[group] = row
+            by_identity[identity] = row
             job_rows[row] = [row]
-            if missing:
-                jobs.append(Job(arch=arch, proxy_keys=tuple(missing)))
-                row_of_job[id(jobs[-1])] = row
+            if not missing:
+                continue
+            cls = self.space.canonical(arch) if self.share_classes else None
+            if cls is not None and cls in job_row_of_class:
+                borrows[row] = job_row_of_class[cls]  # an isomorphic cell's scores stand for this one
+                continue
+            jobs.append(Job(arch=arch, proxy_keys=tuple(missing)))
+            row_of_job[id(jobs[-1])] = row
+            if cls is not None:
+                job_row_of_class[cls] = row
         label = f"{self.dataset.name} {','.join(self.keys)}"
-        with progress_bar(len(by_identity), label, initial=len(by_identity) - len(jobs), enabled=self.progress) as bar:
+        total = len(by_identity) - len(borrows)
+        with progress_bar(total, label, initial=total - len(jobs), enabled=self.progress) as bar:
             for job, records in self.executor.run(context, jobs):
                 self.store.add_many(records)
                 first = row_of_job[id(job)]
@@ -227,6 +236,10 @@ class Evaluator:
                     found[(first, record["proxy"])] = record
                 bar.update(1)
         self.store.flush()
+        for row, source in borrows.items():
+            for key in self.keys:
+                if (row, key) not in found and (source, key) in found:
+                    found[(row, key)] = found[(source, key)]
         return self._table(archs, identities, found, job_rows)
 
     def _table(self, archs, identities, found, job_rows) -> ScoreTable:
@@ -235,6 +248,7 @@ class Evaluator:
         status = {k: np.full(n, "error", dtype=object) for k in self.keys}
         reasons = {k: np.full(n, "no score was recorded", dtype=object) for k in self.keys}
         seconds = dict.fromkeys(self.keys, 0.0)
+        counted: set[int] = set()  # a record shared by isomorphic cells is timed once
         for first, rows in job_rows.items():
             for key in self.keys:
                 record = found.get((first, key))
@@ -245,7 +259,9 @@ class Evaluator:
                     values[key][row] = np.nan if value is None else float(value)
                     status[key][row] = record.get("status", "ok")
                     reasons[key][row] = record.get("reason") or ""
-                seconds[key] += float(record.get("seconds") or 0.0)
+                if id(record) not in counted:
+                    counted.add(id(record))
+                    seconds[key] += float(record.get("seconds") or 0.0)
         return ScoreTable(archs=archs, identities=identities, values=values, status=status,
                           higher_is_better={p.key: p.higher_is_better for p in self.proxies}, seconds=seconds,
                           reasons=reasons)

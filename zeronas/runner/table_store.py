@@ -33,6 +33,10 @@ class TableStore(Store):
         from zeronas.campaign.shipped import shipped_dir
 
         self.directory = Path(directory) if directory is not None else shipped_dir()
+        if directory is not None and not self.directory.is_dir():
+            from zeronas.errors import ZeronasUserError
+
+            raise ZeronasUserError(f"no campaign directory at {self.directory}; pass the --out directory of a campaign")
         self.share_classes = share_classes
         self.path = None
         self._tables: dict[tuple[str, str, int], Any] = {}  # pyarrow tables, None where no file

@@ -233,17 +233,35 @@ def count_parameters(arch: NB201Arch | str, *, num_classes: int = 10) -> int:
     return total + 2 * 64 + 64 * num_classes + num_classes
 
 
-@lru_cache(maxsize=1 << 15)
 def isomorphism_class(arch: NB201Arch) -> str:
-    """The computation a cell performs, as a term: its isomorphism class name.
+    """The isomorphism class of a cell, named by its smallest architecture string.
+
+    Two cells are isomorphic when a renumbering of the inner nodes 1 and 2 maps one graph onto
+    the other, every edge counted, those no input-output path uses included: they are then the
+    same network up to the order of its modules (same parameters, FLOPs and computation, a
+    different draw of the initialisation). In NAS-Bench-201 only a cell whose edge 1->2 is
+    "none" can be renumbered (node 1 and node 2 swap roles), so there are 14,125 classes of the
+    15,625 cells. :func:`pruned_class` drops the unused edges first, which merges further.
+    """
+    e01, e02, e12, e03, e13, e23 = arch.ops
+    if e12 != "none":
+        return str(arch)
+    swapped = NB201Arch((e02, e01, e12, e03, e23, e13))
+    return str(min(arch, swapped, key=lambda a: a.ops))
+
+
+@lru_cache(maxsize=1 << 15)
+def pruned_class(arch: NB201Arch) -> str:
+    """The computation a cell's output depends on, as a term: 8,765 classes of the 15,625 cells.
 
     Edges that no input-output path uses ("none" edges, edges out of a node the input does not
-    reach, edges into a node that does not reach the output) are dropped. Each node is then the
+    reach, edges into a node that does not reach the output) are dropped; each node is then the
     sorted sum of ``op(source term)`` over its remaining inputs, so two cells share the term
-    exactly when their pruned graphs are isomorphic (NAS-Bench-201 has at most one edge per
-    node pair, so no two distinct nodes of one term can merge). 8,765 classes; ``"zero"`` is
-    every cell whose output no path reaches. (NAS-Bench-201's own ``to_unique_str`` also
-    treats skip_connect as no operation at all, which merges further, to 6,466.)
+    exactly when their pruned graphs are isomorphic. Not used to share scores: the dropped
+    edges still hold parameters and activations, so cells of one pruned class can differ in
+    parameter count (e.g. 316,346 against 73,306) and in every score that sees all layers.
+    NAS-Bench-201's own ``to_unique_str`` also treats skip_connect as no operation, which merges
+    further, to 6,466 classes.
     """
     live = [(target, source, op) for (target, source), op in zip(EDGES, arch.ops, strict=True) if op != "none"]
     from_input = {0}

@@ -31,7 +31,9 @@ from zeronas.runner.executors.base import Executor
 from zeronas.runner.task import Job, ScoringContext, run_job
 
 _WAIT_SECONDS = 1.0  # ray.wait returns this often, so a signal is handled promptly
-_SYSTEM_ERRORS = ("WorkerCrashedError", "NodeDiedError", "ObjectLostError")  # in ray.exceptions
+# Ray's errors for a task lost with its worker, node or owner (in ray.exceptions)
+_SYSTEM_ERRORS = ("WorkerCrashedError", "NodeDiedError", "ObjectLostError", "OutOfMemoryError",
+                  "LocalRayletDiedError", "OwnerDiedError")
 
 # A worker process's context, by token: a new context supersedes the old one.
 _worker_contexts: dict[str, ScoringContext] = {}
