@@ -229,6 +229,9 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="comma-separated proxy names (default: the report set)")
     p_rep.add_argument("--out", type=Path, default=Path("zeronas-report"), help="report folder (default: %(default)s)")
     p_rep.add_argument("--results", default=None, help="scores file (default: OUT/results.jsonl); a rerun resumes")
+    p_rep.add_argument("--tables", default=None, metavar="DIR",
+                       help="read scores from this campaign directory's tables instead of the shipped ones")
+    p_rep.add_argument("--no-tables", action="store_true", help="read no score table; score everything")
     p_rep.add_argument("--ensemble-members", type=_proxy_list, default=None,
                        help="fix the ensemble's members instead of selecting them on disjoint cells")
     p_rep.add_argument("--selection-sample", type=_positive_int, default=1000,
@@ -600,9 +603,12 @@ def _cmd_report(args: argparse.Namespace) -> None:
         resamples=args.resamples,
     )
     command = "zeronas " + shlex.join(args.argv)
+    if args.no_tables and args.tables:
+        raise ZeronasUserError("give --tables DIR or --no-tables, not both")
     m, paths = make_report(args.out, config, results=args.results,
                            study_linear_regions=not args.no_linear_region_study, data_dir=args.data_dir,
-                           command=command, workers=args.workers, progress=not args.no_progress)
+                           command=command, workers=args.workers, progress=not args.no_progress,
+                           tables=False if args.no_tables else (args.tables or True))
     if args.json:
         summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
         print(_json({"paths": {k: str(v) for k, v in paths.items()}, **summary}))

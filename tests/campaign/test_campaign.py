@@ -290,6 +290,19 @@ def test_correlate_reads_a_campaign_table_and_scores_nothing(tmp_path, monkeypat
     assert out["params"]["spearman"] == pytest.approx(expected, abs=1e-12)
 
 
+def test_a_table_store_reads_records_not_yet_compacted(tmp_path):
+    cells = _cells(3)
+    run_campaign("nb201", datasets=["cifar10"], proxies=CHEAP, archs=cells, out=tmp_path, progress=False,
+                 compact_at_end=False)
+    assert shard_paths(tmp_path) and not list(tmp_path.glob("scores-*.parquet"))
+    evaluator = Evaluator("nb201", dataset="cifar10", proxies=CHEAP, executor=CountingExecutor(), progress=False,
+                          tables=tmp_path)
+    table = evaluator.score(cells)
+    assert evaluator.executor.jobs == 0
+    stored = _values(load_scores(tmp_path))
+    np.testing.assert_array_equal(table["params"], [stored[(c, "cifar10", "params")] for c in cells])
+
+
 def _exit_code(argv):
     try:
         return main(argv)

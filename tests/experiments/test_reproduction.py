@@ -16,7 +16,7 @@ def test_measure_matches_the_table_and_resumes(tmp_path):
     results = tmp_path / "results.jsonl"
     config = ReproductionConfig(datasets=("cifar10",), sample=12, seeds=2, proxies=("params", "flops", "synflow"),
                                 selection_sample=10, resamples=50)
-    m = measure(config, store=results, progress=False)
+    m = measure(config, store=results, progress=False, tables=False)
     table = load_nb201_table()
     index = [table.index_of(c) for c in m.cells]
     accuracy = table.column("cifar10_test_acc")[index]
@@ -28,7 +28,7 @@ def test_measure_matches_the_table_and_resumes(tmp_path):
     assert m.ensemble_members and set(m.ensemble_members) <= {"params", "flops", "synflow"}
     assert m.ensemble_selection["cells"] == 10
     lines = results.read_text().count("\n")
-    again = measure(config, store=results, progress=False)  # everything stored: nothing rescored, same numbers
+    again = measure(config, store=results, progress=False, tables=False)  # all stored: nothing rescored, same numbers
     assert results.read_text().count("\n") == lines
     assert again.metrics == m.metrics and again.ensemble_members == m.ensemble_members
 
@@ -68,3 +68,25 @@ def test_the_linear_region_study_leaves_out_crops_larger_than_the_images():
                                   resamples=10, progress=False)
     assert [r.label for r in results] == [label for label, o in VARIANTS if o.get("crop", 3) <= 16]
     assert applies_to("nb201") and not applies_to("nb101")
+
+
+def test_measure_reads_a_campaign_table_and_scores_nothing_it_holds(tmp_path):
+    from zeronas.benchmarks import get_benchmark
+    from zeronas.campaign import run_campaign
+    from zeronas.evaluate.metrics import sample_indices
+    from zeronas.runner.executors import SerialExecutor
+
+    population = get_benchmark("nb201").population("cifar10")
+    cells = [population[i] for i in sample_indices(len(population), 6, 0)]
+    run_campaign("nb201", datasets=["cifar10"], proxies=["params", "flops"], archs=cells, out=tmp_path / "campaign",
+                 progress=False)
+
+    class Refusing(SerialExecutor):
+        def run(self, context, jobs):
+            assert not jobs, f"{len(jobs)} networks scored again"
+            yield from ()
+
+    config = ReproductionConfig(datasets=("cifar10",), sample=6, seeds=1, proxies=("params", "flops"),
+                                ensemble=False, resamples=20)
+    m = measure(config, store=tmp_path / "r.jsonl", executor=Refusing(), progress=False, tables=tmp_path / "campaign")
+    assert m.scores["cifar10"][0]["params"] == pytest.approx(np.array([count_parameters(c) for c in m.cells]) / 1e6)

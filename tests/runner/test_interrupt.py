@@ -236,7 +236,7 @@ def _wait_until_gone(processes: dict[int, int], seconds: float) -> list[int]:
 
 def _correlate_argv(results: Path, workers: int) -> list[str]:
     return [sys.executable, "-m", "zeronas", "correlate", "--benchmark", "nb201", "--sample", str(SAMPLE),
-            "--proxies", PROXIES, "--workers", str(workers), "--results", str(results), "--no-progress"]
+            "--proxies", PROXIES, "--workers", str(workers), "--results", str(results), "--no-progress", "--no-tables"]
 
 
 def _start_and_wait_for_a_record(tmp_path: Path, workers: int) -> tuple[subprocess.Popen, Path, Path]:

@@ -25,11 +25,14 @@ def make_report(
     command: str = "",
     workers: int = 1,
     progress: bool = True,
+    tables: bool | str | os.PathLike[str] = True,
 ) -> tuple[Measurements, dict[str, Path]]:
     """Score, measure and write ``out_dir``/report.md, report.html, summary.json and figures/.
 
     ``workers`` local scoring processes (one pool for the whole report). Scores go to
     ``results`` (default ``out_dir``/results.jsonl), so a rerun rescores nothing already there.
+    Scores whose keys match a score table (``tables``: the shipped ones, a campaign directory,
+    or False for none) are read from it.
     The linear-region study runs when ``linear_regions`` is among the proxies and the
     benchmark's networks have TE-NAS's thin network.
     Returns the measurements and the written paths.
@@ -39,7 +42,8 @@ def make_report(
     results_path = Path(results) if results is not None else out / "results.jsonl"
     with ResultStore(results_path) as results_store, make_executor(workers) as executor:
         # Scores the shipped tables hold (same keys) are read from them; new ones go to results.
-        store = LayeredStore(results_store, [TableStore()])
+        below = [] if tables is False or tables is None else [TableStore(None if tables is True else tables)]
+        store = LayeredStore(results_store, below)
         m = measure(config, store=store, executor=executor, data_dir=data_dir, progress=progress, tables=False)
         variants = None
         if study_linear_regions and LINEAR_REGIONS in config.proxies and applies_to(config.benchmark, data_dir):

@@ -1,7 +1,8 @@
 """Read-only stores over Parquet score tables, and a store layered over them.
 
-:class:`TableStore` answers :meth:`~zeronas.runner.store.Store.get` from the tables of a
-campaign directory (by default the tables shipped with zeronas), so an Evaluator reuses a
+:class:`TableStore` answers :meth:`~zeronas.runner.store.Store.get` from the tables (and the
+not yet compacted shards) of a campaign directory (by default the tables shipped with
+zeronas), so an Evaluator reuses a
 score whose key matches exactly (same architecture, dataset, proxy key and version, seed and
 batch digest) instead of recomputing it. A table file is read only when a key of its
 benchmark, dataset and seed is first asked for, and indexed per proxy.
@@ -54,10 +55,19 @@ class TableStore(Store):
 
         file_key = (space, dataset, seed)
         if file_key not in self._tables:
+            from zeronas.campaign.shards import read_shard, shard_paths
+            from zeronas.campaign.tables import directory_lock, merge, records_to_table
+
             path = self.directory / table_name(space, dataset, seed)
-            table = read_table(path) if path.is_file() else None
-            if table is not None:
-                table = table.filter(pc.not_equal(table["status"], "error"))
+            parts = []
+            with directory_lock(self.directory, shared=True):  # a campaign may be writing and compacting
+                if path.is_file():
+                    parts.append(read_table(path))
+                parts.append(records_to_table(  # records not compacted yet
+                    r for p in shard_paths(self.directory) for r in read_shard(p)
+                    if r["space"] == space and r["dataset"] == dataset and str(r["seed"]) == str(seed)))
+            table = merge(parts)
+            table = table.filter(pc.not_equal(table["status"], "error")) if table.num_rows else None
             self._tables[file_key] = table
         table = self._tables[file_key]
         if table is None:
