@@ -206,8 +206,9 @@ def run_campaign(
             planned = plan_architectures(benchmark, dataset, archs=archs, sample=sample, sample_seed=sample_seed)
             covered = max(covered, len(planned))
             if dedup:
-                planned, class_rows = representatives(benchmark.space, planned, directory)
-                write_class_map(directory, benchmark.space.name, class_rows)
+                with directory_lock(directory):  # one choice of representative per class, even across processes
+                    planned, class_rows = representatives(benchmark.space, planned, directory)
+                    write_class_map(directory, benchmark.space.name, class_rows, lock=False)
             if part is not None:
                 planned = planned[part[0] - 1::part[1]]
             scored = max(scored, len(planned))

@@ -13,6 +13,7 @@ covers, its isomorphism class and the representative whose scores stand for it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import math
@@ -271,12 +272,17 @@ def load_class_map(directory: str | os.PathLike[str], space: str) -> pa.Table | 
                                "delete it and rerun the campaign with --dedup") from None
 
 
-def write_class_map(directory: str | os.PathLike[str], space: str, rows: list[dict[str, str]]) -> Path:
-    """Record (merge into) the class map of ``space``: arch -> class -> representative."""
+def write_class_map(directory: str | os.PathLike[str], space: str, rows: list[dict[str, str]], *,
+                    lock: bool = True) -> Path:
+    """Record (merge into) the class map of ``space``: arch -> class -> representative.
+
+    ``lock=False`` when the caller already holds :func:`directory_lock` (it chose the
+    representatives from the map under the same lock).
+    """
     directory = Path(directory)
     path = directory / class_map_name(space)
     new = pa.Table.from_pylist(rows, schema=CLASS_SCHEMA)
-    with _directory_lock(directory):
+    with _directory_lock(directory) if lock else contextlib.nullcontext():
         old = load_class_map(directory, space)
         if old is not None and old.num_rows:
             known = set(old["arch"].to_pylist())
