@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from zeronas.errors import ZeronasUserError
 from zeronas.runner.store import _line, _normalised, _problem
@@ -122,7 +122,7 @@ class ShardWriter:
     def close(self) -> None:
         self._close_shard()
 
-    def __enter__(self) -> ShardWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -15,9 +15,8 @@ between stacks, global average pool and a dense layer.
 
 from __future__ import annotations
 
-import itertools
-
 import hashlib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
