@@ -128,6 +128,19 @@ def _no_progress(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="do not draw the progress bar on stderr")
 
 
+def _tables(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tables", default=None, metavar="DIR",
+                        help="read scores from this campaign directory's tables instead of the shipped ones")
+    parser.add_argument("--no-tables", action="store_true", help="read no score table; score everything")
+
+
+def _tables_choice(args: argparse.Namespace) -> bool | str:
+    """What ``tables=`` of the API the --tables / --no-tables options ask for."""
+    if args.no_tables and args.tables:
+        raise ZeronasUserError("give --tables DIR or --no-tables, not both")
+    return False if args.no_tables else (args.tables or True)
+
+
 def _input_shape(text: str) -> tuple[int, int, int]:
     try:
         shape = tuple(int(part) for part in text.split(","))
@@ -206,9 +219,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p_corr.add_argument("--dedup", action=argparse.BooleanOptionalAction, default=None,
                         help="isomorphic cells share their class representative's score, as the shipped "
                              "de-duplicated tables hold them (default: on with --all, off for a sample)")
-    p_corr.add_argument("--tables", default=None, metavar="DIR",
-                        help="read scores from this campaign directory's tables instead of the shipped ones")
-    p_corr.add_argument("--no-tables", action="store_true", help="read no score table; score everything")
+    _tables(p_corr)
     p_corr.add_argument("--metric", default=None, help="ground-truth metric (default: the benchmark's for the dataset; "
                                                        "see 'zeronas list --benchmarks')")
     p_corr.add_argument("--results", default=None, help="JSON-lines file keeping every score; a rerun resumes from it")
@@ -229,9 +240,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="comma-separated proxy names (default: the report set)")
     p_rep.add_argument("--out", type=Path, default=Path("zeronas-report"), help="report folder (default: %(default)s)")
     p_rep.add_argument("--results", default=None, help="scores file (default: OUT/results.jsonl); a rerun resumes")
-    p_rep.add_argument("--tables", default=None, metavar="DIR",
-                       help="read scores from this campaign directory's tables instead of the shipped ones")
-    p_rep.add_argument("--no-tables", action="store_true", help="read no score table; score everything")
+    _tables(p_rep)
     p_rep.add_argument("--ensemble-members", type=_proxy_list, default=None,
                        help="fix the ensemble's members instead of selecting them on disjoint cells")
     p_rep.add_argument("--selection-sample", type=_positive_int, default=1000,
@@ -568,9 +577,7 @@ def _cmd_correlate(args: argparse.Namespace) -> None:
                              nan_policy=args.nan_policy, ensemble=tuple(args.ensemble or ()),
                              aggregation=args.aggregation,
                              share_classes=args.all if args.dedup is None else args.dedup)
-    if args.no_tables and args.tables:
-        raise ZeronasUserError("give --tables DIR or --no-tables, not both")
-    tables: bool | str = False if args.no_tables else (args.tables or True)
+    tables = _tables_choice(args)
     with ResultStore(args.results) as store, make_executor(args.workers) as executor:
         result = correlate(config, store=store, executor=executor, data_dir=args.data_dir,
                            progress=not args.no_progress, tables=tables)
@@ -603,12 +610,11 @@ def _cmd_report(args: argparse.Namespace) -> None:
         resamples=args.resamples,
     )
     command = "zeronas " + shlex.join(args.argv)
-    if args.no_tables and args.tables:
-        raise ZeronasUserError("give --tables DIR or --no-tables, not both")
+    tables = _tables_choice(args)
     m, paths = make_report(args.out, config, results=args.results,
                            study_linear_regions=not args.no_linear_region_study, data_dir=args.data_dir,
                            command=command, workers=args.workers, progress=not args.no_progress,
-                           tables=False if args.no_tables else (args.tables or True))
+                           tables=tables)
     if args.json:
         summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
         print(_json({"paths": {k: str(v) for k, v in paths.items()}, **summary}))

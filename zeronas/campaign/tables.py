@@ -145,15 +145,19 @@ def _not_a_table(path: Path, exc: Exception) -> ZeronasUserError:
                             "delete it and rerun the campaign, or restore it from version control")
 
 
+def _require_columns(path: Path, columns: Iterable[str], present: Iterable[str]) -> None:
+    missing = [c for c in columns if c not in set(present)]
+    if missing:
+        raise ZeronasUserError(f"{path} is not a zeronas score table (no column {missing[0]!r}); "
+                               "pass a campaign directory or a table it wrote")
+
+
 def iter_columns(path: str | os.PathLike[str], columns: list[str], batch_size: int = _BATCH_ROWS) -> Iterator[list]:
     """The given columns of a score table, as Python lists, one bounded batch at a time."""
     path = Path(path)
     try:
         parquet = pq.ParquetFile(path)
-        missing = [c for c in columns if c not in parquet.schema_arrow.names]
-        if missing:
-            raise ZeronasUserError(f"{path} is not a zeronas score table (no column {missing[0]!r}); "
-                                   "pass a campaign directory or a table it wrote")
+        _require_columns(path, columns, parquet.schema_arrow.names)
         for batch in parquet.iter_batches(columns=columns, batch_size=batch_size):
             yield [batch.column(c).to_pylist() for c in columns]
     except (OSError, pa.ArrowException) as exc:
@@ -167,10 +171,7 @@ def read_table(path: str | os.PathLike[str]) -> pa.Table:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise _not_a_table(path, exc) from None
-    missing = [name for name in SCHEMA.names if name not in table.column_names]
-    if missing:
-        raise ZeronasUserError(f"{path} is not a zeronas score table (no column {missing[0]!r}); "
-                               "pass a campaign directory or a table it wrote")
+    _require_columns(path, SCHEMA.names, table.column_names)
     return table.select(SCHEMA.names).cast(SCHEMA)
 
 
@@ -197,8 +198,6 @@ def directory_lock(directory: Path, *, shared: bool = False) -> Iterator[None]:
         os.close(fd)
 
 
-_directory_lock = directory_lock
-
 
 def compact(directory: str | os.PathLike[str], *, assume_finished: bool = False) -> dict[str, Any]:
     """Merge the finished shards of ``directory`` into its Parquet tables, then delete them.
@@ -211,7 +210,7 @@ def compact(directory: str | os.PathLike[str], *, assume_finished: bool = False)
     """
     directory = Path(directory)
     problems = ShardProblems()
-    with _directory_lock(directory):
+    with directory_lock(directory):
         shards = [p for p in shard_paths(directory) if assume_finished or not shard_in_use(p)]
         left = len(shard_paths(directory)) - len(shards)
         new = records_to_table(r for path in shards for r in read_shard(path, problems))
@@ -232,6 +231,21 @@ def compact(directory: str | os.PathLike[str], *, assume_finished: bool = False)
         for path in shards:
             path.unlink(missing_ok=True)
     return {"shards_merged": len(shards), "shards_in_use": left, "tables": rows, "problems": problems.messages()}
+
+
+def read_group(directory: str | os.PathLike[str], space: str, dataset: str, seed: int) -> pa.Table:
+    """The scores of one benchmark, dataset and seed in ``directory``: its table merged with the
+    records of shards not compacted yet (read while no compaction runs)."""
+    directory = Path(directory)
+    path = directory / table_name(space, dataset, seed)
+    parts = []
+    with directory_lock(directory, shared=True):
+        if path.is_file():
+            parts.append(read_table(path))
+        parts.append(records_to_table(
+            r for p in shard_paths(directory) for r in read_shard(p)
+            if r["space"] == space and r["dataset"] == dataset and str(r["seed"]) == str(seed)))
+    return merge(parts)
 
 
 def load_scores(path: str | os.PathLike[str] | None = None, *, include_shards: bool = True) -> pa.Table:
@@ -282,7 +296,7 @@ def write_class_map(directory: str | os.PathLike[str], space: str, rows: list[di
     directory = Path(directory)
     path = directory / class_map_name(space)
     new = pa.Table.from_pylist(rows, schema=CLASS_SCHEMA)
-    with _directory_lock(directory) if lock else contextlib.nullcontext():
+    with directory_lock(directory) if lock else contextlib.nullcontext():
         old = load_class_map(directory, space)
         if old is not None and old.num_rows:
             known = set(old["arch"].to_pylist())

@@ -31,6 +31,7 @@ from zeronas.evaluate.ensemble import (
 from zeronas.evaluate.metrics import Estimate, paired_spearman, ranking_metrics, sample_indices, spearman
 from zeronas.runner import Evaluator, ResultStore, Store
 from zeronas.runner.executors import Executor, SerialExecutor
+from zeronas.runner.table_store import with_tables
 
 # Cheap enough for 3 datasets x 3 seeds x 1,000 cells on a laptop, and covering the headline
 # proxies, the strongest baselines and the linear-region count.
@@ -129,11 +130,7 @@ def measure(
         config = replace(config, datasets=benchmark.datasets)
     for dataset in config.datasets:
         benchmark.check_dataset(dataset)
-    store = store if isinstance(store, Store) else ResultStore(store)
-    if tables is not False and tables is not None:
-        from zeronas.runner.table_store import LayeredStore, TableStore
-
-        store = LayeredStore(store, [TableStore(None if tables is True else tables)])
+    store = with_tables(store if isinstance(store, Store) else ResultStore(store), tables)
     executor = executor if executor is not None else SerialExecutor()
     selection_dataset = config.datasets[0] if SELECTION_DATASET not in config.datasets else SELECTION_DATASET
     population = benchmark.population(selection_dataset)

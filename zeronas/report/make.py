@@ -12,7 +12,7 @@ from zeronas.experiments.reproduction import Measurements, ReproductionConfig, m
 from zeronas.report.render import write_report
 from zeronas.runner import ResultStore
 from zeronas.runner.executors import make_executor
-from zeronas.runner.table_store import LayeredStore, TableStore
+from zeronas.runner.table_store import with_tables
 
 
 def make_report(
@@ -42,8 +42,7 @@ def make_report(
     results_path = Path(results) if results is not None else out / "results.jsonl"
     with ResultStore(results_path) as results_store, make_executor(workers) as executor:
         # Scores the shipped tables hold (same keys) are read from them; new ones go to results.
-        below = [] if tables is False or tables is None else [TableStore(None if tables is True else tables)]
-        store = LayeredStore(results_store, below)
+        store = with_tables(results_store, tables)
         m = measure(config, store=store, executor=executor, data_dir=data_dir, progress=progress, tables=False)
         variants = None
         if study_linear_regions and LINEAR_REGIONS in config.proxies and applies_to(config.benchmark, data_dir):

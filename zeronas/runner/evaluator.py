@@ -23,6 +23,7 @@ from zeronas.errors import ZeronasUserError
 from zeronas.proxies import DataRecipe, Proxy, get_proxy
 from zeronas.runner.executors import Executor, SerialExecutor
 from zeronas.runner.store import ResultStore, Store, record_key
+from zeronas.runner.table_store import with_tables
 from zeronas.runner.task import Job, ScoringContext, base_record
 from zeronas.spaces._registry import get_space
 from zeronas.spaces.base import Canonical, SearchSpace
@@ -139,11 +140,7 @@ class Evaluator:
         if self.share_classes and not isinstance(self.space, Canonical):
             raise ZeronasUserError(f"space {self.space.name!r} names no isomorphism classes; "
                                    "classes cannot share scores there (drop share_classes / --dedup)")
-        if tables is not False and tables is not None:
-            from zeronas.runner.table_store import LayeredStore, TableStore
-
-            directory = None if tables is True else tables
-            self.store = LayeredStore(self.store, [TableStore(directory, share_classes=self.share_classes)])
+        self.store = with_tables(self.store, tables, share_classes=self.share_classes)
         self.executor = executor if executor is not None else SerialExecutor()
         self.data_dir = data_dir
         self.progress = progress

@@ -51,24 +51,12 @@ class TableStore(Store):
         """``{arch: record}`` of one proxy instance in one table; tables and groups are read on first use."""
         import pyarrow.compute as pc
 
-        from zeronas.campaign.tables import read_table, table_name, table_records
+        from zeronas.campaign.tables import read_group, table_records
 
         file_key = (space, dataset, seed)
         if file_key not in self._tables:
-            from zeronas.campaign.shards import read_shard, shard_paths
-            from zeronas.campaign.tables import directory_lock, merge, records_to_table
-
-            path = self.directory / table_name(space, dataset, seed)
-            parts = []
-            with directory_lock(self.directory, shared=True):  # a campaign may be writing and compacting
-                if path.is_file():
-                    parts.append(read_table(path))
-                parts.append(records_to_table(  # records not compacted yet
-                    r for p in shard_paths(self.directory) for r in read_shard(p)
-                    if r["space"] == space and r["dataset"] == dataset and str(r["seed"]) == str(seed)))
-            table = merge(parts)
-            table = table.filter(pc.not_equal(table["status"], "error")) if table.num_rows else None
-            self._tables[file_key] = table
+            table = read_group(self.directory, space, dataset, seed)
+            self._tables[file_key] = table.filter(pc.not_equal(table["status"], "error")) if table.num_rows else None
         table = self._tables[file_key]
         if table is None:
             return None
@@ -127,6 +115,14 @@ class TableStore(Store):
 
     def seconds_needed(self) -> float:
         return math.fsum(self._looked_up.values())
+
+
+def with_tables(store: Store, tables: bool | str | os.PathLike[str] | None, *, share_classes: bool = False) -> Store:
+    """``store`` over the score tables ``tables`` names (True: the shipped ones; a campaign
+    directory; False or None: none, ``store`` as it is)."""
+    if tables is False or tables is None:
+        return store
+    return LayeredStore(store, [TableStore(None if tables is True else tables, share_classes=share_classes)])
 
 
 class LayeredStore(Store):
