@@ -22,12 +22,12 @@ import numpy as np
 from zeronas.benchmarks import get_benchmark
 from zeronas.campaign import load_class_map, load_scores
 from zeronas.campaign.shipped import shipped_dir
+from zeronas.evaluate.ensemble import DEFAULT_MEMBERS as ENSEMBLE
 from zeronas.evaluate.ensemble import ensemble_scores
 from zeronas.evaluate.metrics import ranking_metrics
 from zeronas.experiments.published import PUBLISHED
 from zeronas.proxies import get_proxy_class
 
-ENSEMBLE = ("meco", "gradalign", "jacob_cov", "gradsign")
 VALID_TARGET = "cifar10_valid_test_acc_v1_0"
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv and install zeronas with its test dependencies and Ray (CPU-only PyTorch).
+# Create .venv and install zeronas with its test dependencies, Ray and Optuna (CPU-only PyTorch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -17,5 +17,5 @@ pip_install() {
 # pyproject.toml's torch range accepts it, so the next step installs no other torch. Asked for
 # bare, the range would pull a multi-GB CUDA build.
 pip_install "torch==${TORCH_VERSION}"
-pip_install -e '.[test,ray]'
+pip_install -e '.[test,ray,search]'
 .venv/bin/python -c "import torch, zeronas; assert not torch.version.cuda, 'a CUDA build of torch was installed'; print('zeronas', zeronas.__version__, 'with torch', torch.__version__)"

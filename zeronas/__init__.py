@@ -38,6 +38,12 @@ _PUBLIC = {
     "ProxyCheckError": "zeronas.checks",
     "run_campaign": "zeronas.campaign",
     "load_scores": "zeronas.campaign",
+    "Searcher": "zeronas.search",
+    "get_searcher": "zeronas.search",
+    "list_searchers": "zeronas.search",
+    "search_live": "zeronas.search",
+    "SearchConfig": "zeronas.experiments.search",
+    "run_search_experiment": "zeronas.experiments.search",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]

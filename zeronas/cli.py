@@ -295,7 +295,85 @@ def _build_parser() -> argparse.ArgumentParser:
     _data_dir(p_camp)
     _no_progress(p_camp)
     p_camp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _search_parser(sub)
     return parser
+
+
+_SEARCH_EPILOG = """\
+protocol:
+  Training is simulated from the benchmark's recorded runs: an evaluation returns one random
+  training seed's validation accuracy on --dataset (NB201 CIFAR-10: cifar10-valid, 200 epochs)
+  and costs that run's training time x --cost-scale. A run's answer is its best evaluation by
+  that fitness; it is reported by the test accuracy of every dataset of the benchmark. Run r
+  uses seed --seed + r. Proxy scores come from the score tables (zeronas campaign), or are
+  computed live with --no-tables.
+
+examples:
+  zeronas search --algorithm rea --budget 100 --runs 500
+  zeronas search --algorithm rea --proxy gradsign --assist k10 --compare-vanilla --out runs/rea
+  zeronas search --algorithm argmax --proxy ensemble --budget 1000 --runs 500
+  zeronas search --algorithm rs --budget 12000 --budget-unit seconds
+
+--json prints one object: "final" {dataset: {"mean", "std", "ci95": [lo, hi], "n"}}, "cost",
+"runs" (seed, arch, fitness, test accuracies, costs), "settings"; with --compare-vanilla also
+"vanilla" (the same without the proxy) and "difference" {dataset: {"diff", "ci95"}}.
+"""
+
+
+def _search_parser(sub: Any) -> None:
+    from zeronas.experiments.search import algorithms
+    from zeronas.search.loop import BUDGET_UNITS
+
+    p = sub.add_parser("search", help="search a benchmark's space (simulated training), vanilla or proxy-assisted, "
+                                      "or pick a proxy's arg-max",
+                       description="Run a search algorithm --runs times on a benchmark with simulated training and "
+                                   "report the test accuracy of the architectures it finds, with 95%% intervals.",
+                       epilog=_SEARCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _benchmark(p)
+    p.add_argument("--dataset", choices=list_datasets(), default="cifar10",
+                   help="search dataset: fitness and proxy scores (default: %(default)s)")
+    p.add_argument("--algorithm", choices=algorithms(), default="rea",
+                   help="search algorithm; argmax: the proxy's best of --budget random architectures "
+                        "(default: %(default)s)")
+    p.add_argument("--proxy", default=None, help="proxy name, or 'ensemble' (rank ensemble of --members)")
+    p.add_argument("--assist", default=None, metavar="k10|warmup|move",
+                   help="how the proxy steers the search: k<N> candidates (GradSign), warmup[<pool>] (top of a "
+                        "random pool first), move[<epsilon>] (best neighbour)")
+    p.add_argument("--members", type=_proxy_list, default=None,
+                   help="ensemble members (default: meco,gradalign,jacob_cov,gradsign)")
+    p.add_argument("--budget", type=_budget, default=100.0,
+                   help="evaluations, simulated seconds (--budget-unit seconds), or for argmax the number of random "
+                        "architectures ('all': the whole space) (default: 100)")
+    p.add_argument("--budget-unit", choices=BUDGET_UNITS, default="evals", help="(default: %(default)s)")
+    p.add_argument("--runs", type=_positive_int, default=500, help="independent runs (default: %(default)s)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the first run (default: %(default)s)")
+    p.add_argument("--charge-proxy", action="store_true", help="proxy seconds count against a seconds budget")
+    p.add_argument("--cost-scale", type=float, default=None,
+                   help="training time multiplier (default: 12/200, NB201's 12-epoch search schedule approximated "
+                        "from the recorded 200-epoch time)")
+    p.add_argument("--population", type=_positive_int, default=None, help="REA population (default: 10)")
+    p.add_argument("--sample-size", type=_positive_int, default=None, help="REA tournament size (default: 3)")
+    p.add_argument("--learning-rate", type=float, default=None, help="REINFORCE Adam learning rate (default: 0.5)")
+    p.add_argument("--compare-vanilla", action="store_true",
+                   help="also run the algorithm without the proxy, same seeds, and report the difference")
+    _tables(p)
+    p.add_argument("--workers", type=_positive_int, default=1, help="processes sharing the runs (default: 1)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write summary.json, summary.md and best-so-far curve PNGs here")
+    _data_dir(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _budget(text: str) -> float:
+    if text == "all":
+        return 0.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number or 'all', got {text!r}") from None
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number or 'all', got {text!r}")
+    return value
 
 
 def _part(text: str) -> tuple[int, int]:
@@ -656,6 +734,52 @@ def _cmd_campaign(args: argparse.Namespace) -> None:
         print(f"  {name}: {rows} rows")
 
 
+def _cmd_search(args: argparse.Namespace) -> None:
+    from zeronas.experiments.search import SearchConfig, compare, markdown_summary, run_search_experiment, write_outputs
+    from zeronas.search import NB201_SEARCH_COST_SCALE, get_searcher
+
+    algorithm_options = {name: value for name, value in (("population", args.population), ("sample", args.sample_size),
+                                                          ("learning_rate", args.learning_rate)) if value is not None}
+    if algorithm_options and args.algorithm != "argmax":
+        accepted = inspect.signature(get_searcher(args.algorithm).__init__).parameters
+        wrong = [n for n in algorithm_options if n not in accepted]
+        if wrong:
+            flags = ", ".join("--" + {"sample": "sample-size"}.get(n, n).replace("_", "-") for n in wrong)
+            raise ZeronasUserError(f"{flags} {'does' if len(wrong) == 1 else 'do'} not apply to --algorithm {args.algorithm}")
+    members = {"members": tuple(args.members)} if args.members else {}
+    config = SearchConfig(benchmark=args.benchmark, dataset=args.dataset, algorithm=args.algorithm, proxy=args.proxy,
+                          assist=args.assist, budget=args.budget, budget_unit=args.budget_unit, runs=args.runs,
+                          seed=args.seed, charge_proxy=args.charge_proxy,
+                          cost_scale=args.cost_scale if args.cost_scale is not None else NB201_SEARCH_COST_SCALE,
+                          algorithm_options=algorithm_options, tables=_tables_choice(args), workers=args.workers,
+                          **members)
+    if args.proxy is not None:
+        get_proxy_class(args.proxy) if args.proxy != "ensemble" else None
+    result = run_search_experiment(config, data_dir=args.data_dir)
+    results, comparisons, vanilla = [result], {}, None
+    if args.compare_vanilla:
+        if args.proxy is None or args.algorithm == "argmax":
+            raise ZeronasUserError("--compare-vanilla compares a proxy-assisted search with the same algorithm alone; "
+                                   "add --proxy and --assist")
+        from dataclasses import replace
+
+        vanilla = run_search_experiment(replace(config, proxy=None, assist=None), data_dir=args.data_dir)
+        comparisons = {result.config.label: compare(result, vanilla)}
+        results.append(vanilla)
+    if args.out is not None:
+        write_outputs(args.out, results, comparisons)
+    if args.json:
+        payload = result.as_dict()
+        if vanilla is not None:
+            payload["vanilla"] = vanilla.as_dict()
+            payload["difference"] = comparisons[result.config.label]
+        print(_json(payload))
+        return
+    print(markdown_summary(results, comparisons), end="")
+    print(f"{config.runs} runs, {sum(r.seconds for r in results):.1f} s" +
+          (f"; written to {args.out}" if args.out is not None else ""))
+
+
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # type: ignore[no-untyped-def]
     return f"zeronas: warning: {message}\n"
 
@@ -674,7 +798,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         args.argv = list(sys.argv[1:] if argv is None else argv)
         commands = {"list": _cmd_list, "score": _cmd_score, "correlate": _cmd_correlate, "report": _cmd_report,
-                    "campaign": _cmd_campaign}
+                    "campaign": _cmd_campaign, "search": _cmd_search}
         commands[args.command](args)
     except ZeronasUserError as exc:
         print(f"zeronas: error: {exc}", file=sys.stderr)

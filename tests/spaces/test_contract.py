@@ -69,3 +69,18 @@ def test_enumerable_spaces_index_their_archs(space):
     assert len(space) == len(archs)
     for i in (0, len(archs) // 2, len(archs) - 1):
         assert space.index_of(archs[i]) == i
+
+
+def test_categorical_spaces_rebuild_archs_from_their_decisions(space):
+    from zeronas.errors import ArchitectureError
+    from zeronas.spaces import Categorical
+
+    if not isinstance(space, Categorical):
+        return
+    choices = space.choices()
+    for arch in _sampled(space, n=20):
+        decisions = space.decisions(arch)
+        assert len(decisions) == len(choices) and all(d in c for d, c in zip(decisions, choices, strict=True))
+        assert space.identity(space.from_decisions(decisions)) == space.identity(arch)
+    with pytest.raises(ArchitectureError):
+        space.from_decisions(space.decisions(_sampled(space, n=1)[0])[:-1])

@@ -24,6 +24,48 @@ class Metric:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class TrainingRecords:
+    """Real training runs of a benchmark's architectures, for simulating search.
+
+    ``accuracy``: (architectures, seeds) validation accuracy in % (higher is better) of each
+    training seed, NaN where an architecture has fewer seeds; ``seconds``: (architectures,)
+    wall-clock seconds of one training run on the schedule of ``epochs``. Rows are named by
+    ``identities`` (``space.identity``).
+    """
+
+    identities: tuple[str, ...]
+    accuracy: np.ndarray
+    seconds: np.ndarray
+    epochs: int
+    description: str
+
+    def rows(self, identities: Sequence[str]) -> np.ndarray:
+        """Row of each identity (int64); raises MissingGroundTruth naming the first unknown one."""
+        index = self._index()
+        try:
+            return np.fromiter((index[i] for i in identities), dtype=np.int64, count=len(identities))
+        except KeyError as exc:
+            raise MissingGroundTruth(f"no training record for architecture {exc.args[0]!r}; "
+                                     "search the benchmark's own space") from None
+
+    def _index(self) -> dict[str, int]:
+        cached = self.__dict__.get("_index_cache")
+        if cached is None:
+            cached = {identity: row for row, identity in enumerate(self.identities)}
+            object.__setattr__(self, "_index_cache", cached)
+        return cached
+
+
+class SimulatedTraining(ABC):
+    """Capability of a benchmark that recorded each training seed and its cost, so search can be
+    simulated: a query draws one seed's accuracy and is charged that run's time."""
+
+    @abstractmethod
+    def training_records(self, dataset: str) -> TrainingRecords:
+        """The per-seed validation accuracies and training times on ``dataset``."""
+
+
 class MissingGroundTruth(ZeronasUserError):
     """An architecture has no ground truth for the requested dataset and metric."""
 

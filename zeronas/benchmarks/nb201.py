@@ -14,7 +14,8 @@ from functools import cached_property
 import numpy as np
 
 from zeronas.benchmarks._registry import register_benchmark
-from zeronas.benchmarks.base import Benchmark, Metric
+from zeronas.benchmarks.base import Benchmark, Metric, SimulatedTraining, TrainingRecords
+from zeronas.data.nb201_perseed import load_nb201_perseed
 from zeronas.data.nb201_table import load_nb201_table
 from zeronas.spaces.nb201 import NB201Arch, NB201Space
 
@@ -32,7 +33,7 @@ def _metric(column: str) -> Metric:
 
 
 @register_benchmark
-class NB201Benchmark(Benchmark):
+class NB201Benchmark(Benchmark, SimulatedTraining):
     """NAS-Bench-201 on CIFAR-10, CIFAR-100 and ImageNet16-120; every cell has ground truth."""
 
     name = "nb201"
@@ -61,6 +62,16 @@ class NB201Benchmark(Benchmark):
     def population(self, dataset: str, metric: str | None = None) -> Sequence[NB201Arch]:
         self.metric(dataset, metric)
         return self.space.all_archs()
+
+    def training_records(self, dataset: str) -> TrainingRecords:
+        """Per-seed 200-epoch x-valid accuracy (CIFAR-10: the cifar10-valid setting, trained on 25k
+        images) and the 200-epoch training time, from the per-seed table."""
+        self.check_dataset(dataset)
+        table = load_nb201_perseed(self.data_dir)
+        setting = "cifar10-valid" if dataset == "cifar10" else dataset
+        return TrainingRecords(identities=table.arch_str, accuracy=table.valid_acc[dataset],
+                               seconds=table.train_seconds[dataset], epochs=200,
+                               description=f"200-epoch validation accuracy of one training seed ({setting})")
 
     def _lookup(self, identities: Sequence[str], dataset: str, metric: str) -> np.ndarray:
         table = load_nb201_table(self.data_dir)

@@ -6,9 +6,9 @@ from zeronas.evaluate.metrics import Estimate, ranking_metrics, sample_indices
 
 __all__ = [
     "AGGREGATIONS",
+    "ENSEMBLE",
     "NAN_POLICIES",
     "Correlation",
-    "ENSEMBLE",
     "Estimate",
     "correlate_scores",
     "ensemble_scores",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -144,3 +145,34 @@ def sample_indices(total: int, sample: int | None, seed: int) -> np.ndarray:
     if sample is None or sample >= total:
         return np.arange(total)
     return np.sort(np.random.default_rng(seed).choice(total, size=sample, replace=False))
+
+
+def _mean_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+
+def mean_with_interval(values: np.ndarray, *, resamples: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """``{"mean", "std" (sample, ddof 1), "ci95": [lo, hi], "n"}`` of finite ``values``; the interval
+    is the percentile bootstrap of the mean (scipy.stats.bootstrap, seeded)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return {"mean": math.nan, "std": math.nan, "ci95": [math.nan, math.nan], "n": 0}
+    std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    if values.size < 2 or std == 0.0:
+        return {"mean": float(values.mean()), "std": std, "ci95": [float(values.mean())] * 2, "n": int(values.size)}
+    ci = stats.bootstrap((values,), np.mean, n_resamples=resamples, method="percentile",
+                         rng=np.random.default_rng(seed)).confidence_interval
+    return {"mean": float(values.mean()), "std": std, "ci95": [float(ci.low), float(ci.high)], "n": int(values.size)}
+
+
+def difference_with_interval(a: np.ndarray, b: np.ndarray, *, resamples: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """``{"diff", "ci95"}``: mean(a) - mean(b) of two independent samples, with the percentile
+    bootstrap interval (each sample resampled on its own)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    diff = float(a.mean() - b.mean())
+    ci = stats.bootstrap((a, b), _mean_difference, n_resamples=resamples, method="percentile", paired=False,
+                         vectorized=True, rng=np.random.default_rng(seed)).confidence_interval
+    return {"diff": diff, "ci95": [float(ci.low), float(ci.high)]}

@@ -92,3 +92,26 @@ def proxy_correlation(scores: Mapping[str, np.ndarray]) -> np.ndarray:
         for j, b in enumerate(names):
             out[i, j] = paired_spearman(scores[a], scores[b])
     return out
+
+
+def search_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: Path, *, xlabel: str,
+                  ylabel: str) -> Path:
+    """Best-so-far curves, one line per search: the median over runs and the inter-quartile band.
+
+    ``curves[label] = (x, values)`` with ``values`` of shape (runs, len(x)), NaN before a run's
+    first evaluation.
+    """
+    fig = _figure(figsize=(6.4, 4.2))
+    ax = fig.add_subplot()
+    for label, (x, values) in curves.items():
+        enough = np.isfinite(values).mean(axis=0) >= 0.5  # a median needs most runs to have a value
+        if not enough.any():
+            continue
+        q25, q50, q75 = np.nanpercentile(values[:, enough], [25, 50, 75], axis=0)
+        (line,) = ax.plot(np.asarray(x)[enough], q50, label=label, lw=1.5)
+        ax.fill_between(np.asarray(x)[enough], q25, q75, color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

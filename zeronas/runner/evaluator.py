@@ -46,6 +46,8 @@ class ScoreTable:
     higher_is_better: dict[str, bool]
     seconds: dict[str, float] = field(default_factory=dict)  # recorded scoring time per proxy key
     reasons: dict[str, np.ndarray] = field(default_factory=dict)  # why a score is NaN; "" where ok
+    # recorded scoring seconds of each architecture's record per proxy key (NaN where none)
+    arch_seconds: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> np.ndarray:
         try:
@@ -185,8 +187,12 @@ class Evaluator:
             found = self.store.get(record_key({**fields, "arch": identity, "batch": legacy_batch}))
         return found
 
-    def score(self, archs: Sequence[Any]) -> ScoreTable:
-        """Score every architecture (objects or text) with every proxy; returns a :class:`ScoreTable`."""
+    def score(self, archs: Sequence[Any], *, compute: bool = True) -> ScoreTable:
+        """Score every architecture (objects or text) with every proxy; returns a :class:`ScoreTable`.
+
+        ``compute=False`` only reads the store (and tables): keys with no record come back with
+        status ``missing``.
+        """
         archs = [self.space.as_arch(a) for a in archs]
         context = self.context()
         found: dict[tuple[int, str], dict[str, Any]] = {}
@@ -215,6 +221,8 @@ class Evaluator:
             job_rows[row] = [row]
             if not missing:
                 continue
+            if not compute:
+                continue
             cls = self.space.canonical(arch) if self.share_classes else None
             if cls is not None and cls in job_row_of_class:
                 borrows[row] = job_row_of_class[cls]  # an isomorphic cell's scores stand for this one
@@ -237,13 +245,14 @@ class Evaluator:
             for key in self.keys:
                 if (row, key) not in found and (source, key) in found:
                     found[(row, key)] = found[(source, key)]
-        return self._table(archs, identities, found, job_rows)
+        return self._table(archs, identities, found, job_rows, compute)
 
-    def _table(self, archs, identities, found, job_rows) -> ScoreTable:
+    def _table(self, archs, identities, found, job_rows, compute=True) -> ScoreTable:
         n = len(archs)
         values = {k: np.full(n, np.nan) for k in self.keys}
-        status = {k: np.full(n, "error", dtype=object) for k in self.keys}
+        status = {k: np.full(n, "error" if compute else "missing", dtype=object) for k in self.keys}
         reasons = {k: np.full(n, "no score was recorded", dtype=object) for k in self.keys}
+        arch_seconds = {k: np.full(n, np.nan) for k in self.keys}
         seconds = dict.fromkeys(self.keys, 0.0)
         counted: set[int] = set()  # a record shared by isomorphic cells is timed once
         for first, rows in job_rows.items():
@@ -256,9 +265,10 @@ class Evaluator:
                     values[key][row] = np.nan if value is None else float(value)
                     status[key][row] = record.get("status", "ok")
                     reasons[key][row] = record.get("reason") or ""
+                    arch_seconds[key][row] = float(record.get("seconds") or 0.0)
                 if id(record) not in counted:
                     counted.add(id(record))
                     seconds[key] += float(record.get("seconds") or 0.0)
         return ScoreTable(archs=archs, identities=identities, values=values, status=status,
                           higher_is_better={p.key: p.higher_is_better for p in self.proxies}, seconds=seconds,
-                          reasons=reasons)
+                          reasons=reasons, arch_seconds=arch_seconds)

@@ -2,7 +2,7 @@
 
 from zeronas.spaces import nb101, nb201  # noqa: F401  (registration)
 from zeronas.spaces._registry import SPACES, get_space, list_spaces, register_space
-from zeronas.spaces.base import Canonical, Enumerable, SearchSpace
+from zeronas.spaces.base import Canonical, Categorical, Enumerable, SearchSpace
 from zeronas.spaces.capabilities import BatchNormFreeCopy, ConstantWeightCollapsible, LinearRegionNetwork
 from zeronas.spaces.nb201 import NB201Arch, NB201Space
 
@@ -10,6 +10,7 @@ __all__ = [
     "SPACES",
     "BatchNormFreeCopy",
     "Canonical",
+    "Categorical",
     "ConstantWeightCollapsible",
     "Enumerable",
     "LinearRegionNetwork",

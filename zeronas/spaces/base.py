@@ -99,3 +99,20 @@ class Canonical(ABC):
     @abstractmethod
     def canonical(self, arch: Any) -> str:
         """A stable string naming the isomorphism class of ``arch``."""
+
+
+class Categorical(ABC):
+    """Capability of a space whose architectures are a fixed-length vector of categorical choices.
+
+    Policy and Bayesian searchers (REINFORCE, TPE) model one distribution per decision.
+    ``from_decisions`` may reject a vector that names no valid architecture (ArchitectureError);
+    searchers then draw again.
+    """
+
+    @abstractmethod
+    def choices(self) -> tuple[tuple[Any, ...], ...]:
+        """The options of each decision, in ``decisions(arch)`` order."""
+
+    @abstractmethod
+    def from_decisions(self, decisions: Sequence[Any]) -> Any:
+        """The architecture with these decisions (raises ArchitectureError where none is valid)."""

@@ -28,7 +28,7 @@ from torch import nn
 from zeronas.data.datasets import DatasetSpec, get_dataset
 from zeronas.errors import ArchitectureError
 from zeronas.spaces._registry import register_space
-from zeronas.spaces.base import Canonical, SearchSpace
+from zeronas.spaces.base import Canonical, Categorical, SearchSpace
 
 INPUT, OUTPUT = "input", "output"
 CONV3X3, CONV1X1, MAXPOOL3X3 = "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"
@@ -439,7 +439,7 @@ def count_parameters(arch: NB101Arch | str, *, num_classes: int = 10, in_channel
 
 # ----------------------------------------------------------------------------- the space
 @register_space
-class NB101Space(SearchSpace, Canonical):
+class NB101Space(SearchSpace, Canonical, Categorical):
     """NAS-Bench-101: cells of at most 7 vertices and 9 edges; identity = NB101 module hash.
 
     Architectures are kept unpruned (as given or sampled), so search moves act on the full
@@ -471,6 +471,21 @@ class NB101Space(SearchSpace, Canonical):
         arch = as_arch(arch)
         n = arch.num_vertices
         return (*(arch.matrix[i][j] for i in range(n) for j in range(i + 1, n)), *arch.ops[1:-1])
+
+    def choices(self) -> tuple[tuple[int | str, ...], ...]:
+        """A 7-vertex cell: its 21 upper-triangle edge bits, then its 5 inner ops."""
+        edges = MAX_VERTICES * (MAX_VERTICES - 1) // 2
+        return ((0, 1),) * edges + (INNER_OPS,) * (MAX_VERTICES - 2)
+
+    def from_decisions(self, decisions: Sequence[int | str]) -> NB101Arch:
+        decisions = tuple(decisions)
+        edges = MAX_VERTICES * (MAX_VERTICES - 1) // 2
+        if len(decisions) != edges + MAX_VERTICES - 2:
+            raise ArchitectureError(f"a 7-vertex NAS-Bench-101 cell has {edges} edge bits and {MAX_VERTICES - 2} "
+                                    f"inner ops; got {len(decisions)} decisions")
+        bits = iter(decisions[:edges])
+        matrix = tuple(tuple(next(bits) if j > i else 0 for j in range(MAX_VERTICES)) for i in range(MAX_VERTICES))
+        return NB101Arch(matrix, (INPUT, *decisions[edges:], OUTPUT))  # validates: raises ArchitectureError
 
     def sample(self, rng: np.random.Generator) -> NB101Arch:
         return sample(rng)

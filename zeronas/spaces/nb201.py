@@ -21,7 +21,7 @@ from torch import nn
 from zeronas.data.datasets import DatasetSpec, get_dataset
 from zeronas.errors import ArchitectureError
 from zeronas.spaces._registry import register_space
-from zeronas.spaces.base import Canonical, Enumerable, SearchSpace
+from zeronas.spaces.base import Canonical, Categorical, Enumerable, SearchSpace
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # (target node, source node) of each of the 6 edges, in the order of the architecture string.
@@ -286,7 +286,7 @@ def canonical_order() -> list[NB201Arch]:
 
 
 @register_space
-class NB201Space(SearchSpace, Enumerable, Canonical):
+class NB201Space(SearchSpace, Enumerable, Canonical, Categorical):
     """NAS-Bench-201: 6 edges, 5 operations each; ``all_archs`` follows the official index.
 
     The identity of a cell is its architecture string: NAS-Bench-201 trained every one of the
@@ -310,6 +310,15 @@ class NB201Space(SearchSpace, Enumerable, Canonical):
 
     def decisions(self, arch: NB201Arch | str) -> tuple[str, ...]:
         return as_arch(arch).ops
+
+    def choices(self) -> tuple[tuple[str, ...], ...]:
+        return (OPS,) * len(EDGES)
+
+    def from_decisions(self, decisions: Sequence[str]) -> NB201Arch:
+        ops = tuple(decisions)
+        if len(ops) != len(EDGES) or any(op not in OPS for op in ops):
+            raise ArchitectureError(f"a NAS-Bench-201 cell is {len(EDGES)} operations from {', '.join(OPS)}; got {ops!r}")
+        return NB201Arch(ops)  # type: ignore[arg-type]
 
     def sample(self, rng: np.random.Generator) -> NB201Arch:
         return NB201Arch(tuple(OPS[int(i)] for i in rng.integers(len(OPS), size=len(EDGES))))  # type: ignore[arg-type]

@@ -1,0 +1,159 @@
+"""Search experiments: the arg-max protocol against a slow loop over the ground-truth table, run
+summaries against numpy, reproducibility in a fresh process, and the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.search.helpers import ParamsScorer
+from zeronas.benchmarks import get_benchmark
+from zeronas.cli import main
+from zeronas.errors import ZeronasUserError
+from zeronas.experiments.search import (
+    SearchConfig,
+    algorithms,
+    compare,
+    markdown_summary,
+    run_search_experiment,
+    write_outputs,
+)
+from zeronas.search import list_searchers
+
+BENCH = get_benchmark("nb201")
+
+
+def test_argmax_matches_a_slow_loop_over_the_table(table):
+    scorer = ParamsScorer(nan_when=lambda a: a.ops[5] == "none")
+    result = run_search_experiment(algorithm="argmax", proxy="params", budget=50, runs=8, seed=3, scorer=scorer)
+    archs = BENCH.space.all_archs()
+    test = {ds: table.column(f"{ds}_test_acc") for ds in BENCH.datasets}
+    for r, run in enumerate(result.runs):
+        draws = np.random.default_rng(3 + r).integers(0, len(archs), 50)
+        best, top = None, -np.inf
+        for i in draws:  # the first of the highest finite scores
+            value = scorer.value(archs[i])
+            if np.isfinite(value) and value > top:
+                best, top = int(i), value
+        assert run["arch"] == str(archs[best])
+        assert run["test"] == {ds: test[ds][best] for ds in BENCH.datasets}
+        better = {test["cifar10"][i] for i in draws if test["cifar10"][i] > test["cifar10"][best]}
+        assert run["rank_in_sample"] == 1 + len(better)
+    chosen = np.array([run["test"]["cifar10"] for run in result.runs])
+    assert result.final["cifar10"]["mean"] == pytest.approx(chosen.mean())
+    assert result.final["cifar10"]["std"] == pytest.approx(chosen.std(ddof=1))
+    lo, hi = result.final["cifar10"]["ci95"]
+    assert lo <= chosen.mean() <= hi
+
+
+def test_argmax_over_the_whole_space_is_one_selection(table):
+    result = run_search_experiment(algorithm="argmax", proxy="params", budget=0, runs=5, scorer=ParamsScorer())
+    values = [ParamsScorer().value(a) for a in BENCH.space.all_archs()]
+    assert len(result.runs) == 1 and result.runs[0]["arch"] == str(BENCH.space.all_archs()[int(np.argmax(values))])
+    assert result.cost["architectures"] == 15625
+
+
+@pytest.mark.parametrize("algorithm", list_searchers())
+def test_runs_report_the_ground_truth_of_their_best_evaluation(algorithm, table):
+    result = run_search_experiment(algorithm=algorithm, budget=15, runs=3, seed=1)
+    for run in result.runs:
+        index = BENCH.space.index_of(run["arch"])
+        assert run["test"]["cifar100"] == table.column("cifar100_test_acc")[index]
+        assert run["evaluations"] == 15
+    curves = result.curves["by_evaluation"]
+    assert curves.shape == (3, 15)
+    assert curves[:, -1].tolist() == [r["test"]["cifar10"] for r in result.runs]  # the incumbent's ground truth
+
+
+def test_assisted_and_vanilla_difference_and_outputs(tmp_path):
+    vanilla = run_search_experiment(algorithm="rs", budget=20, runs=20, seed=0)
+    assisted = run_search_experiment(algorithm="rs", proxy="params", assist="k10", budget=20, runs=20, seed=0,
+                                     scorer=ParamsScorer())
+    diff = compare(assisted, vanilla)
+    a = [r["test"]["cifar10"] for r in assisted.runs]
+    b = [r["test"]["cifar10"] for r in vanilla.runs]
+    assert diff["cifar10"]["diff"] == pytest.approx(np.mean(a) - np.mean(b))
+    assert diff["cifar10"]["ci95"][0] < diff["cifar10"]["diff"] < diff["cifar10"]["ci95"][1]
+    assert assisted.cost["proxy_seconds"]["mean"] > 0 and vanilla.cost["proxy_seconds"]["mean"] == 0
+    paths = write_outputs(tmp_path, [assisted, vanilla], {assisted.config.label: diff})
+    assert all(p.stat().st_size > 0 for p in paths.values())
+    text = markdown_summary([assisted, vanilla], {assisted.config.label: diff})
+    assert "rs + params k10" in text and f"{diff['cifar10']['diff']:+.2f}" in text
+
+
+def test_a_charged_proxy_spends_the_seconds_budget():
+    free = run_search_experiment(algorithm="rs", proxy="params", assist="k10", budget=3000, budget_unit="seconds",
+                                 runs=4, scorer=ParamsScorer())
+    charged = run_search_experiment(algorithm="rs", proxy="params", assist="k10", budget=3000, budget_unit="seconds",
+                                    runs=4, charge_proxy=True, scorer=ParamsScorer())
+    for run in charged.runs:
+        assert run["train_seconds"] + run["proxy_seconds"] <= 3000 + 10  # the last step's scores are charged too
+    assert charged.cost["evaluations"]["mean"] < free.cost["evaluations"]["mean"]
+
+
+def test_workers_give_the_same_runs():
+    one = run_search_experiment(algorithm="rea", budget=20, runs=6, seed=4)
+    two = run_search_experiment(algorithm="rea", budget=20, runs=6, seed=4, workers=2)
+    assert one.runs == two.runs
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"algorithm": "sa"}, "unknown search algorithm"),
+    ({"algorithm": "argmax"}, "--proxy"),
+    ({"algorithm": "rs", "proxy": "gradsign"}, "--assist"),
+    ({"algorithm": "rs", "assist": "k10"}, "--proxy"),
+    ({"runs": 0}, "runs"),
+    ({"budget_unit": "days"}, "budget unit"),
+])
+def test_bad_configurations(kwargs, match):
+    with pytest.raises(ZeronasUserError, match=match):
+        SearchConfig(**kwargs)
+
+
+def test_algorithms_come_from_the_registry():
+    assert algorithms() == [*list_searchers(), "argmax"]
+
+
+def _cli_json(args, capsys):
+    assert main(["search", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_cli_json_has_final_runs_cost_and_settings(capsys):
+    out = _cli_json(["--algorithm", "rea", "--budget", "12", "--runs", "3", "--seed", "7", "--population", "4",
+                     "--sample-size", "2"], capsys)
+    assert set(out["final"]) == set(BENCH.datasets)
+    assert set(out["final"]["cifar10"]) == {"mean", "std", "ci95", "n"}
+    assert [r["seed"] for r in out["runs"]] == [7, 8, 9]
+    assert out["settings"]["algorithm_options"] == {"population": 4, "sample": 2}
+    assert set(out["cost"]) >= {"train_seconds", "proxy_seconds", "evaluations"}
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--algorithm", "rs", "--population", "3"], "--population does not apply"),
+    (["--algorithm", "rea", "--proxy", "gradsign"], "--assist"),
+    (["--algorithm", "rea", "--proxy", "nosuch", "--assist", "k10"], "unknown proxy"),
+    (["--algorithm", "rea", "--proxy", "gradsign", "--assist", "k10", "--tables", "/nonexistent"], "campaign"),
+    (["--algorithm", "rea", "--compare-vanilla"], "--compare-vanilla"),
+    (["--algorithm", "argmax", "--proxy", "ensemble", "--no-tables", "--budget", "10"], "ensemble"),
+])
+def test_cli_errors_are_one_line_exit_2(args, match, capsys):
+    assert main(["search", *args, "--runs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("algorithm", list_searchers())
+def test_a_fresh_process_reproduces_the_trajectory(algorithm):
+    args = ["search", "--algorithm", algorithm, "--budget", "15", "--runs", "2", "--seed", "11"]
+    in_process = run_search_experiment(algorithm=algorithm, budget=15, runs=2, seed=11)
+    code = "import sys, zeronas.cli; sys.exit(zeronas.cli.main(sys.argv[1:]))"
+    out = subprocess.run([sys.executable, "-c", code, *args, "--json"], capture_output=True, text=True, check=True,
+                         timeout=300)
+    fresh = json.loads(out.stdout)["runs"]
+    assert [(r["arch"], r["fitness"], r["evaluations"]) for r in fresh] == [
+        (r["arch"], r["fitness"], r["evaluations"]) for r in in_process.runs]

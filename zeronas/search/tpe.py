@@ -1,0 +1,92 @@
+"""Bayesian optimisation with Optuna's TPE sampler (the ``search`` extra), one categorical
+parameter per decision, driven through Optuna's ask/tell interface."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from zeronas.errors import ArchitectureError, ZeronasUserError
+from zeronas.search._registry import register_searcher
+from zeronas.search.base import Proposal, Searcher
+from zeronas.spaces.base import Categorical
+
+MAX_DRAWS = 1000
+
+
+def _optuna() -> Any:
+    try:
+        import optuna
+    except ImportError:
+        raise ZeronasUserError("the TPE search needs Optuna: pip install 'zeronas[search]'") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+@register_searcher
+class TPE(Searcher):
+    """Optuna's ``TPESampler`` (``n_startup_trials`` random trials first, then TPE).
+
+    With k candidates (G-TPE) k trials are asked and the proxy's arg-max is evaluated; the
+    others are told as failed, which TPE ignores. Architectures that did not come from a trial
+    (warm-up, moves) are added to the study as finished trials. A proposal that names no valid
+    architecture (NB101: more than 9 edges) is told as pruned and asked again.
+    """
+
+    name = "tpe"
+    description = "Bayesian optimisation (Optuna TPE)"
+    requires = (Categorical,)
+
+    def __init__(self, space: Any, *, seed: int = 0, assist: Any = None, n_startup_trials: int = 10,
+                 multivariate: bool = False) -> None:
+        optuna = _optuna()
+        super().__init__(space, seed=seed, assist=assist)
+        self.options = space.choices()
+        self.distributions = {f"d{i}": optuna.distributions.CategoricalDistribution(list(range(len(c))))
+                              for i, c in enumerate(self.options)}
+        sampler = optuna.samplers.TPESampler(seed=int(self.rng.integers(2**31)), n_startup_trials=n_startup_trials,
+                                             multivariate=multivariate)
+        self.study = optuna.create_study(direction="maximize", sampler=sampler)
+        self._pending: dict[str, Any] = {}  # identity -> asked trial
+
+    def _arch(self, trial: Any) -> Any:
+        return self.space.from_decisions([c[trial.params[f"d{i}"]] for i, c in enumerate(self.options)])
+
+    def _ask(self) -> Any:
+        optuna = _optuna()
+        for _ in range(MAX_DRAWS):
+            trial = self.study.ask(self.distributions)
+            try:
+                arch = self._arch(trial)
+            except ArchitectureError:
+                # pruned, not failed: TPE counts pruned trials among the bad ones, so it learns to
+                # avoid invalid regions instead of proposing them again
+                self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                continue
+            self._pending.setdefault(self.space.identity(arch), trial)
+            return arch
+        raise ZeronasUserError(f"TPE proposed {MAX_DRAWS} invalid architectures in a row in space {self.space.name!r}")
+
+    def _propose(self) -> Proposal:
+        first = self._ask()
+        return Proposal(default=first, candidates=lambda k: [first, *(self._ask() for _ in range(k - 1))])
+
+    def _observe(self, arch: Any, fitness: float) -> None:
+        optuna = _optuna()
+        trial = self._pending.pop(self.space.identity(arch), None)
+        failed = optuna.trial.TrialState.FAIL
+        if trial is None:
+            params = {f"d{i}": c.index(d) for i, (c, d) in enumerate(zip(self.options, self.space.decisions(arch),
+                                                                          strict=True))}
+            finished = math.isfinite(fitness)
+            self.study.add_trial(optuna.trial.create_trial(
+                params=params, distributions=self.distributions, value=fitness if finished else None,
+                state=optuna.trial.TrialState.COMPLETE if finished else failed))
+        elif math.isfinite(fitness):
+            self.study.tell(trial, fitness)
+        else:
+            self.study.tell(trial, state=failed)
+        for other in self._pending.values():  # the candidates the proxy passed over
+            if other is not trial:
+                self.study.tell(other, state=failed)
+        self._pending.clear()
