@@ -3,7 +3,8 @@
 Algorithms register by name (``list_searchers()``): ``rs``, ``rea``, ``reinforce``, ``tpe``.
 """
 
-from zeronas.search import evolution, random_search, reinforce, tpe  # noqa: F401  (registration)
+# registration, in the order the algorithms are listed
+from zeronas.search import random_search, evolution, reinforce, tpe  # noqa: F401, I001
 from zeronas.search._registry import get_searcher, list_searchers, register_searcher
 from zeronas.search.assist import Assistance, KCandidates, Move, Warmup, make_assistance
 from zeronas.search.base import Proposal, Searcher
