@@ -327,7 +327,7 @@ def _search_parser(sub: Any) -> None:
     p = sub.add_parser("search", help="search a benchmark's space (simulated training), vanilla or proxy-assisted, "
                                       "or pick a proxy's arg-max",
                        description="Run a search algorithm --runs times on a benchmark with simulated training and "
-                                   "report the test accuracy of the architectures it finds, with 95%% intervals.",
+                                   "report the test accuracy of the architectures it finds, with 95% intervals.",
                        epilog=_SEARCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _benchmark(p)
     p.add_argument("--dataset", choices=list_datasets(), default="cifar10",

@@ -105,7 +105,12 @@ class SearchConfig:
     def label(self) -> str:
         if self.algorithm == ARGMAX:
             return f"argmax {self.proxy} N={int(self.budget) or 'all'}"
-        return self.algorithm if self.proxy is None else f"{self.algorithm} + {self.proxy} {self.assist}"
+        name = self.algorithm
+        if self.algorithm_options:
+            name += " (" + ", ".join(f"{k}={v}" for k, v in sorted(self.algorithm_options.items())) + ")"
+        if self.proxy is not None:
+            name += f" + {self.proxy} {self.assist}" + (", proxy time charged" if self.charge_proxy else "")
+        return name
 
 
 @dataclass
@@ -174,10 +179,11 @@ def _one_run(run: int) -> dict[str, Any]:
 
 def _run_all(config: SearchConfig) -> list[dict[str, Any]]:
     runs = range(config.runs)
-    if config.workers == 1 or config.runs == 1:
-        return [_one_run(r) for r in runs]
     import multiprocessing
 
+    # workers inherit the prepared state by fork; where there is no fork, runs share one process
+    if config.workers == 1 or config.runs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_one_run(r) for r in runs]
     with ProcessPoolExecutor(config.workers, mp_context=multiprocessing.get_context("fork")) as pool:
         return list(pool.map(_one_run, runs, chunksize=max(1, config.runs // (4 * config.workers))))
 
