@@ -740,12 +740,19 @@ def _cmd_search(args: argparse.Namespace) -> None:
 
     algorithm_options = {name: value for name, value in (("population", args.population), ("sample", args.sample_size),
                                                           ("learning_rate", args.learning_rate)) if value is not None}
-    if algorithm_options and args.algorithm != "argmax":
-        accepted = inspect.signature(get_searcher(args.algorithm).__init__).parameters
+    if args.compare_vanilla and (args.proxy is None or args.algorithm == "argmax"):
+        raise ZeronasUserError("--compare-vanilla compares a proxy-assisted search with the same algorithm alone; "
+                               "add --proxy and --assist")
+    if args.members and args.proxy != "ensemble":
+        raise ZeronasUserError("--members names the ensemble's proxies; add --proxy ensemble")
+    if algorithm_options:
+        searcher = None if args.algorithm == "argmax" else get_searcher(args.algorithm)
+        accepted = inspect.signature(searcher.__init__).parameters if searcher is not None else {}
         wrong = [n for n in algorithm_options if n not in accepted]
         if wrong:
             flags = ", ".join("--" + {"sample": "sample-size"}.get(n, n).replace("_", "-") for n in wrong)
-            raise ZeronasUserError(f"{flags} {'does' if len(wrong) == 1 else 'do'} not apply to --algorithm {args.algorithm}")
+            verb = "does" if len(wrong) == 1 else "do"
+            raise ZeronasUserError(f"{flags} {verb} not apply to --algorithm {args.algorithm}")
     members = {"members": tuple(args.members)} if args.members else {}
     config = SearchConfig(benchmark=args.benchmark, dataset=args.dataset, algorithm=args.algorithm, proxy=args.proxy,
                           assist=args.assist, budget=args.budget, budget_unit=args.budget_unit, runs=args.runs,
@@ -758,9 +765,6 @@ def _cmd_search(args: argparse.Namespace) -> None:
     result = run_search_experiment(config, data_dir=args.data_dir)
     results, comparisons, vanilla = [result], {}, None
     if args.compare_vanilla:
-        if args.proxy is None or args.algorithm == "argmax":
-            raise ZeronasUserError("--compare-vanilla compares a proxy-assisted search with the same algorithm alone; "
-                                   "add --proxy and --assist")
         from dataclasses import replace
 
         vanilla = run_search_experiment(replace(config, proxy=None, assist=None), data_dir=args.data_dir)

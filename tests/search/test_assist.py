@@ -92,3 +92,23 @@ def test_bad_spellings_are_one_line_errors(spec):
     with pytest.raises(ZeronasUserError) as info:
         make_assistance(spec, ParamsScorer())
     assert "\n" not in str(info.value)
+
+
+def test_move_with_every_neighbour_nan_keeps_the_algorithms_proposal():
+    parent = SPACE.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    helper = bound(Move(ParamsScorer(nan_when=lambda a: True), epsilon=0.0))
+    assert helper.choose(Proposal(default="own", candidates=lambda k: [], parent=parent)) == "own"
+
+
+def test_rea_moves_to_the_best_neighbour_of_the_tournament_winner():
+    scorer = ParamsScorer()
+    rea = get_searcher("rea")(SPACE, seed=5, assist=Move(scorer, epsilon=0.0), population=3, sample=3)
+    for value in (1.0, 3.0, 2.0):
+        rea.tell(rea.ask(), value)
+    state = rea.rng.bit_generator.state  # replay the tournament draws the next ask makes
+    sampled = [rea.population[int(i)] for i in rea.rng.integers(3, size=3)]
+    rea.rng.bit_generator.state = state
+    winner = max(sampled, key=lambda m: m[1])[0]
+    child = rea.ask()
+    assert scorer.value(child) == max(scorer.value(n) for n in SPACE.neighbours(winner))
+    assert child in SPACE.neighbours(winner)

@@ -57,7 +57,8 @@ def test_a_killed_search_resumes_and_matches_an_uninterrupted_one(tmp_path):
     assert resumed.trajectory.fitness == whole.trajectory.fitness
     assert lines(tmp_path / "cut" / "evaluations.jsonl") == lines(tmp_path / "whole" / "evaluations.jsonl")
     # the replay rescored nothing: the resumed file holds the proxy scores once each
-    assert scored_before <= len(lines(tmp_path / "cut" / "scores.jsonl")) == len(lines(tmp_path / "whole" / "scores.jsonl"))
+    scored_after = len(lines(tmp_path / "cut" / "scores.jsonl"))
+    assert scored_before <= scored_after == len(lines(tmp_path / "whole" / "scores.jsonl"))
 
 
 def test_a_torn_last_line_is_evaluated_again(tmp_path):
@@ -102,3 +103,14 @@ def test_without_a_directory_nothing_is_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = search_live("nb201", evaluate, algorithm="rs", budget=4, seed=0)
     assert len(result.trajectory) == 4 and list(tmp_path.iterdir()) == []
+
+
+def test_a_seconds_budget_keeps_the_refused_evaluation_for_a_larger_resume(tmp_path):
+    settings = {**SETTINGS, "budget_unit": "seconds"}
+    first = search_live("nb201", evaluate, directory=tmp_path, **{**settings, "budget": 100})  # 3 x 30 s fit
+    assert len(first.trajectory) == 3
+    assert len(lines(tmp_path / "evaluations.jsonl")) == 1 + 4  # the 4th was trained, then refused
+    calls = []
+    second = search_live("nb201", lambda a: calls.append(a) or evaluate(a), directory=tmp_path,
+                         **{**settings, "budget": 160})
+    assert len(second.trajectory) == 5 and second.replayed == 4 and len(calls) == 2

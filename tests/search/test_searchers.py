@@ -12,7 +12,7 @@ import torch
 
 from tests.search.helpers import ParamsScorer
 from zeronas.errors import ZeronasUserError
-from zeronas.search import KCandidates, Move, Proposal, Warmup, get_searcher, list_searchers, run_search
+from zeronas.search import KCandidates, Move, Warmup, get_searcher, list_searchers, run_search
 from zeronas.spaces import NB201Space
 from zeronas.spaces.nb201 import OPS, count_parameters
 
@@ -27,7 +27,9 @@ def fitness(arch) -> tuple[float, float]:
 
 def trajectory(name, seed, assist=None, budget=30):
     searcher = get_searcher(name)(SPACE, seed=seed, assist=assist)
-    return run_search(searcher, fitness, budget=budget)
+    run = run_search(searcher, fitness, budget=budget)
+    run.searcher_assist = assist
+    return run
 
 
 @pytest.mark.parametrize("name", list_searchers())
@@ -42,10 +44,20 @@ def test_same_seed_same_trajectory_other_seed_another(name):
 @pytest.mark.parametrize("name", list_searchers())
 @pytest.mark.parametrize("make", [lambda s: KCandidates(s, k=5), lambda s: Warmup(s, pool=50),
                                   lambda s: Move(s, epsilon=0.0)], ids=["k5", "warmup", "move"])
-def test_assisted_runs_are_seeded_and_score_only_what_they_consider(name, make):
-    runs = [trajectory(name, 2, make(ParamsScorer())) for _ in range(2)]
+def test_assisted_runs_are_seeded_and_charge_each_scored_architecture_once(name, make):
+    class Recording(ParamsScorer):
+        def score(self, archs):
+            self.seen.update(str(a) for a in archs)
+            return super().score(archs)
+
+    scorers = [Recording(), Recording()]
+    for scorer in scorers:
+        scorer.seen = set()
+    runs = [trajectory(name, 2, make(scorer)) for scorer in scorers]
     assert [str(a) for a in runs[0].archs] == [str(a) for a in runs[1].archs]
-    assert runs[0].proxy_seconds[-1] > 0  # the scorer charges 1 s per distinct architecture
+    # 1 s per distinct architecture the proxy scored, however often it was scored
+    assert runs[0].proxy_seconds[-1] <= len(scorers[0].seen)
+    assert runs[0].searcher_assist.proxy_seconds == len(scorers[0].seen) > 0
 
 
 @pytest.mark.parametrize("name", list_searchers())
@@ -114,20 +126,64 @@ def test_reinforce_learns_a_peaked_reward():
 
 
 def test_g_reinforce_updates_with_the_samples_log_probability():
-    """The evaluated architecture is a mutation; the gradient is that of the policy's sample."""
-    scorer = ParamsScorer()
-    policy = get_searcher("reinforce")(SPACE, seed=4, assist=KCandidates(scorer, k=10))
+    """The evaluated architecture is a mutation of the policy's sample; the update is the torch
+    oracle's with the sample's action, not the evaluated architecture's."""
+    policy = get_searcher("reinforce")(SPACE, seed=4, assist=KCandidates(ParamsScorer(), k=10))
     logits = torch.nn.Parameter(torch.tensor(policy.logits.copy()))
     adam = torch.optim.Adam([logits], lr=0.5)
-    arch = policy.ask()
-    sample = policy._action
-    assert tuple(OPS.index(op) for op in arch.ops) != sample  # a mutation of the sample was evaluated
-    policy.tell(arch, 90.0)
-    loss = -torch.log_softmax(logits, dim=1)[torch.arange(6), torch.tensor(sample)].sum() * 0.0
-    adam.zero_grad()
-    loss.backward()
-    adam.step()  # first step: the baseline equals the reward, so the advantage is 0
-    np.testing.assert_allclose(policy.logits, logits.detach().numpy(), atol=1e-12)
+    numerator = denominator = 0.0
+    for reward in [70.0, 90.0, 60.0]:
+        arch = policy.ask()
+        sample = policy._action
+        assert tuple(OPS.index(op) for op in arch.ops) != sample  # a mutation was evaluated
+        policy.tell(arch, reward)
+        numerator, denominator = 0.9 * numerator + 0.1 * reward, 0.9 * denominator + 0.1
+        loss = -torch.log_softmax(logits, dim=1)[torch.arange(6), torch.tensor(sample)].sum() * (
+            reward - numerator / denominator)
+        adam.zero_grad()
+        loss.backward()
+        adam.step()
+        np.testing.assert_allclose(policy.logits, logits.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert np.abs(policy.logits - get_searcher("reinforce")(SPACE, seed=4).logits).max() > 0.1  # it moved
+
+
+def test_reinforce_takes_a_warm_up_architecture_as_its_action():
+    policy = get_searcher("reinforce")(SPACE, seed=2, assist=Warmup(ParamsScorer(), pool=30, top=2))
+    logits = torch.nn.Parameter(torch.tensor(policy.logits.copy()))
+    adam = torch.optim.Adam([logits], lr=0.5)
+    numerator = denominator = 0.0
+    for reward in [80.0, 50.0]:
+        arch = policy.ask()
+        policy.tell(arch, reward)
+        numerator, denominator = 0.9 * numerator + 0.1 * reward, 0.9 * denominator + 0.1
+        action = torch.tensor([OPS.index(op) for op in arch.ops])
+        loss = -torch.log_softmax(logits, dim=1)[torch.arange(6), action].sum() * (reward - numerator / denominator)
+        adam.zero_grad()
+        loss.backward()
+        adam.step()
+    np.testing.assert_allclose(policy.logits, logits.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_a_nan_fitness_teaches_nothing():
+    import optuna
+
+    policy = get_searcher("reinforce")(SPACE, seed=0)
+    before = policy.logits.copy()
+    policy.tell(policy.ask(), math.nan)
+    np.testing.assert_array_equal(policy.logits, before)
+    tpe = get_searcher("tpe")(SPACE, seed=0)
+    tpe.tell(tpe.ask(), math.nan)
+    assert [t.state for t in tpe.study.trials] == [optuna.trial.TrialState.FAIL]
+
+
+def test_g_tpe_leaves_no_trial_running_even_with_duplicate_candidates():
+    import optuna
+
+    tpe = get_searcher("tpe")(SPACE, seed=0, assist=KCandidates(ParamsScorer(), k=10))
+    run_search(tpe, fitness, budget=40)
+    states = [t.state for t in tpe.study.trials]
+    assert optuna.trial.TrialState.RUNNING not in states
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 40 and len(states) == 400
 
 
 def test_tpe_tells_the_candidates_the_proxy_passed_over_as_failed():
@@ -171,7 +227,3 @@ def test_assistance_is_bound_to_one_run():
     with pytest.raises(ZeronasUserError, match="one search run"):
         get_searcher("rs")(SPACE, seed=1, assist=helper)
 
-
-def test_proposal_defaults():
-    proposal = Proposal(default="a")
-    assert proposal.candidates is None and proposal.parent is None

@@ -76,7 +76,7 @@ def test_incumbents_follow_the_best_fitness_so_far():
 
     t = Trajectory(archs=list("abcde"), fitness=[float("nan"), 2.0, 1.0, 5.0, 5.0], train_seconds=[1.0] * 5,
                    proxy_seconds=[0.0] * 5)
-    assert t.incumbents().tolist() == [0, 1, 1, 3, 3]
+    assert t.incumbents().tolist() == [-1, 1, 1, 3, 3]  # none before the first finite fitness
     assert t.best_index() == 3
 
 

@@ -24,7 +24,7 @@ class Metric:
     description: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TrainingRecords:
     """Real training runs of a benchmark's architectures, for simulating search.
 

@@ -59,4 +59,6 @@ def _load(path: str) -> NB201PerSeed:
         raise ZeronasUserError(f"{path} is not the NAS-Bench-201 per-seed table ({exc}); restore the file") from None
     if not np.array_equal(index, np.arange(len(body))):
         raise ZeronasUserError(f"{path}: rows are not in arch_index order; the file is damaged, restore it")
+    for array in (*valid.values(), *seconds.values()):
+        array.setflags(write=False)  # cached and shared: read-only
     return NB201PerSeed(arch_str=arch_str, valid_acc=valid, train_seconds=seconds)

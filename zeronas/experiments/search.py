@@ -81,7 +81,8 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         if self.algorithm not in algorithms():
-            raise ZeronasUserError(f"unknown search algorithm {self.algorithm!r}; choose from {', '.join(algorithms())}")
+            raise ZeronasUserError(f"unknown search algorithm {self.algorithm!r}; "
+                                   f"choose from {', '.join(algorithms())}")
         if self.budget_unit not in BUDGET_UNITS:
             raise ZeronasUserError(f"unknown budget unit {self.budget_unit!r}; choose from {', '.join(BUDGET_UNITS)}")
         if self.runs < 1:
@@ -98,6 +99,8 @@ class SearchConfig:
                 raise ZeronasUserError("a proxy-assisted search needs both --proxy and --assist (k10, warmup or move)")
             if not self.budget > 0:
                 raise ZeronasUserError(f"the budget must be > 0, got {self.budget}")
+        if self.budget_unit == "evals" and not float(self.budget).is_integer():
+            raise ZeronasUserError(f"a budget in evaluations (or architectures) is a whole number, got {self.budget}")
         if self.workers < 1:
             raise ZeronasUserError(f"workers must be >= 1, got {self.workers}")
 
@@ -168,8 +171,13 @@ def _one_run(run: int) -> dict[str, Any]:
                                cost_scale=config.cost_scale)
     trajectory = run_search(searcher, trainer, budget=config.budget, budget_unit=config.budget_unit,
                             charge_proxy=config.charge_proxy)
+    # proxy seconds up to the last counted evaluation (a step the budget refused is not spent)
+    proxy_seconds = trajectory.proxy_seconds[-1] if len(trajectory) else 0.0
+    if not len(trajectory):  # the budget refused even the first evaluation
+        return {"seed": run_seed, "arch": None, "fitness": float("nan"), "evaluations": 0, "train_seconds": 0.0,
+                "proxy_seconds": proxy_seconds, "_archs": [], "_incumbents": np.zeros(0, dtype=np.int64),
+                "_cost": np.zeros(0)}
     best = trajectory.best_index()
-    proxy_seconds = assist.proxy_seconds if assist is not None else 0.0
     return {"seed": run_seed, "arch": space.format(trajectory.archs[best]), "fitness": trajectory.fitness[best],
             "evaluations": len(trajectory), "train_seconds": float(np.sum(trajectory.train_seconds)),
             "proxy_seconds": proxy_seconds, "_archs": trajectory.archs, "_incumbents": trajectory.incumbents(),
@@ -210,11 +218,13 @@ def run_search_experiment(config: SearchConfig | None = None, *, data_dir: str |
         _STATE.clear()
     benchmark = state["benchmark"]
     datasets = benchmark.datasets
-    finals = [r["arch"] for r in runs]
-    final_acc = {ds: benchmark.ground_truth(finals, ds) for ds in datasets}
+    found = [i for i, r in enumerate(runs) if r["arch"] is not None]  # runs with an evaluation
+    final_acc = {ds: np.full(len(runs), np.nan) for ds in datasets}
+    for ds in datasets:
+        final_acc[ds][found] = benchmark.ground_truth([runs[i]["arch"] for i in found], ds)
     curves = _curves(benchmark, config, runs)
     for i, r in enumerate(runs):
-        r["test"] = {ds: float(final_acc[ds][i]) for ds in datasets}
+        r["test"] = {ds: float(final_acc[ds][i]) for ds in datasets}  # NaN for a run with no evaluation
         for key in ("_archs", "_incumbents", "_cost"):
             r.pop(key)
     final = {ds: mean_with_interval(final_acc[ds]) for ds in datasets}
@@ -228,13 +238,16 @@ def run_search_experiment(config: SearchConfig | None = None, *, data_dir: str |
 def _curves(benchmark: Any, config: SearchConfig, runs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     """Best-so-far test accuracy on the search dataset: by evaluation (runs x evaluations, the
     last value carried on) and on a grid of simulated seconds."""
-    longest = max(len(r["_archs"]) for r in runs)
+    longest = max(1, max(len(r["_archs"]) for r in runs))
     by_eval = np.full((len(runs), longest), np.nan)
-    horizon = max(float(r["_cost"][-1]) for r in runs)
+    horizon = max([float(r["_cost"][-1]) for r in runs if len(r["_cost"])] or [1.0])
     grid = np.linspace(0.0, config.budget if config.budget_unit == "seconds" else horizon, 101)
     by_time = np.full((len(runs), grid.size), np.nan)
     for i, r in enumerate(runs):
-        accuracy = benchmark.ground_truth(r["_archs"], config.dataset)[r["_incumbents"]]
+        if not r["_archs"]:
+            continue
+        truth = np.append(benchmark.ground_truth(r["_archs"], config.dataset), np.nan)
+        accuracy = truth[r["_incumbents"]]  # incumbent -1 (no finite fitness yet) reads the NaN
         by_eval[i, :accuracy.size] = accuracy
         by_eval[i, accuracy.size:] = accuracy[-1]
         reached = np.searchsorted(r["_cost"], grid, side="right") - 1  # evaluations finished by each time
@@ -259,7 +272,9 @@ def _argmax(config: SearchConfig, started: float) -> SearchResult:
                           for r in range(config.runs)])
     drawn_scores = np.where(np.isfinite(scores[draws]), scores[draws], -np.inf)
     chosen = draws[np.arange(len(draws)), np.argmax(drawn_scores, axis=1)]
-    oracle = draws[np.arange(len(draws)), np.argmax(oracle_fitness[draws], axis=1)]
+    drawn_fitness = oracle_fitness[draws]
+    drawn_fitness = np.where(np.isfinite(drawn_fitness), drawn_fitness, -np.inf)
+    oracle = draws[np.arange(len(draws)), np.argmax(drawn_fitness, axis=1)]
     search_truth = truth[config.dataset]
     ranks = [1 + int(np.sum(np.unique(search_truth[d]) > search_truth[c])) for d, c in zip(draws, chosen, strict=True)]
     runs = [{"seed": config.seed + r if n else None, "arch": benchmark.space.format(population[int(c)]),
@@ -277,7 +292,9 @@ def _argmax(config: SearchConfig, started: float) -> SearchResult:
 
 
 def compare(assisted: SearchResult, vanilla: SearchResult) -> dict[str, dict[str, Any]]:
-    """Per dataset: mean test accuracy of ``assisted`` minus ``vanilla`` with a 95% bootstrap interval."""
+    """Per dataset: mean test accuracy of ``assisted`` minus ``vanilla`` with a 95% bootstrap
+    interval, the two sets of runs resampled independently (their trajectories share seeds, not
+    outcomes), which is the wider, conservative interval."""
     out = {}
     for ds in assisted.final:
         a = np.array([r["test"][ds] for r in assisted.runs])
@@ -291,7 +308,8 @@ def _fmt(summary: Mapping[str, Any]) -> str:
     return f"{summary['mean']:.2f} ± {summary['std']:.2f} [{lo:.2f}, {hi:.2f}]"
 
 
-def markdown_summary(results: Sequence[SearchResult], comparisons: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+def markdown_summary(results: Sequence[SearchResult],
+                     comparisons: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     """A Markdown table: test accuracy (mean ± std [95% interval]) per dataset, search cost, and
     the assisted-minus-vanilla difference where ``comparisons`` gives it (by label)."""
     datasets = list(results[0].final)
@@ -331,7 +349,8 @@ def write_outputs(out: str | os.PathLike[str], results: Sequence[SearchResult],
         dataset = curved[0].config.dataset
         paths["curve_evaluations"] = search_curves(
             {r.config.label: (r.curves["evaluations"], r.curves["by_evaluation"]) for r in curved},
-            out / "best_by_evaluation.png", xlabel="evaluations", ylabel=f"{dataset} test accuracy of the best so far (%)")
+            out / "best_by_evaluation.png", xlabel="evaluations",
+            ylabel=f"{dataset} test accuracy of the best so far (%)")
         paths["curve_seconds"] = search_curves(
             {r.config.label: (r.curves["seconds"], r.curves["by_seconds"]) for r in curved},
             out / "best_by_seconds.png", xlabel="simulated training seconds",

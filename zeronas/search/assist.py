@@ -8,8 +8,9 @@
 - :class:`Move` (zero-cost-nas): the best neighbour of the parent by proxy, and with probability
   ``epsilon`` a random neighbour.
 
-A NaN score is never chosen: when every candidate's score is NaN the algorithm's own proposal
-is used. ``proxy_seconds`` adds up the recorded scoring time of each distinct architecture
+A NaN score is never chosen (nor an infinite one: proxies report overflow as NaN, and an
+infinity compares with nothing): when no candidate has a finite score the algorithm's own
+proposal is used. ``proxy_seconds`` adds up the recorded scoring time of each distinct architecture
 scored in this run, for searches that charge it.
 """
 

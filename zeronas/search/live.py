@@ -1,10 +1,10 @@
 """Live search: your space, your ``evaluate(arch) -> (accuracy %, seconds)`` (a short training run,
 say), proxies scored live through the Evaluator, every evaluation kept on disk.
 
-With ``directory``, each evaluation is appended to ``evaluations.jsonl`` as it finishes and
-proxy scores go to ``scores.jsonl``. Rerunning the same call after a kill replays the recorded
-evaluations through the seeded searcher (nothing is retrained, no proxy is rescored) and goes
-on from there; a record that the replay does not reproduce (other settings or seed) is a
+With ``directory``, each evaluation is appended to ``evaluations.jsonl`` as it finishes (also
+one a seconds budget then refuses) and proxy scores go to ``scores.jsonl``. Rerunning the same
+call after a kill replays the recorded evaluations through the seeded searcher (nothing is
+retrained, no proxy is rescored) and goes on from there; a record that the replay does not reproduce (other settings or seed) is a
 one-line error. One process at a time may use a directory.
 """
 
@@ -42,10 +42,18 @@ class LiveSearchResult:
     proxy_seconds: float
 
 
-def _settings(space: Any, algorithm: str, seed: int, proxy: str | None, assist: str | None, dataset: str,
-              budget_unit: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    return {"format": FORMAT, "space": space.name, "algorithm": algorithm, "seed": seed, "proxy": proxy,
-            "assist": assist, "dataset": dataset, "budget_unit": budget_unit, "options": dict(options)}
+def _settings(**settings: Any) -> dict[str, Any]:
+    """What a resumed search must share with the recorded one, as its JSON reads back."""
+    try:
+        return json.loads(json.dumps({"format": FORMAT, **settings}, default=_plain))
+    except (TypeError, ValueError) as exc:
+        raise ZeronasUserError(f"search settings must be JSON values (numbers, text, lists): {exc}") from None
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
 def _read(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], int]:
@@ -71,6 +79,16 @@ def _read(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], int]
     return header, rows, len(complete)
 
 
+def _append(directory: Path | None, arch: str, accuracy: float, seconds: float) -> None:
+    if directory is None:
+        return
+    line = json.dumps({"arch": arch, "accuracy": accuracy, "seconds": seconds}) + "\n"
+    with open(directory / EVALUATIONS, "ab") as handle:
+        handle.write(line.encode())
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def search_live(space: Any, evaluate: Callable[[Any], tuple[float, float]], *, algorithm: str = "rea",
                 budget: float = 100, budget_unit: str = "evals", seed: int = 0, proxy: str | None = None,
                 assist: str | None = None, dataset: str = "cifar10", directory: str | os.PathLike[str] | None = None,
@@ -87,7 +105,9 @@ def search_live(space: Any, evaluate: Callable[[Any], tuple[float, float]], *, a
     options = dict(algorithm_options or {})
     if (proxy is None) != (assist is None):
         raise ZeronasUserError("a proxy-assisted search needs both proxy and assist (k10, warmup or move)")
-    settings = _settings(space, algorithm, seed, proxy, assist, dataset, budget_unit, options)
+    settings = _settings(space=space.name, algorithm=algorithm, seed=seed, proxy=proxy, assist=assist,
+                         dataset=dataset, proxy_seed=proxy_seed, budget_unit=budget_unit,
+                         charge_proxy=charge_proxy, options=options)
     directory = Path(directory) if directory is not None else None
     store = None
     lock = None
@@ -126,7 +146,10 @@ def search_live(space: Any, evaluate: Callable[[Any], tuple[float, float]], *, a
             nonlocal replayed
             record = next(replay, None)
             if record is None:
-                return evaluate(arch)
+                accuracy, seconds = evaluate(arch)
+                # kept even when the budget then refuses it: a resume with a larger budget reuses it
+                _append(directory, space.format(arch), float(accuracy), float(seconds))
+                return accuracy, seconds
             if record["arch"] != space.format(arch):
                 raise ZeronasUserError(
                     f"evaluation {replayed + 1} in {directory / EVALUATIONS} is {record['arch']!r} but this search "
@@ -134,23 +157,8 @@ def search_live(space: Any, evaluate: Callable[[Any], tuple[float, float]], *, a
             replayed += 1
             return float(record["accuracy"]), float(record["seconds"])
 
-        def append(arch: Any, accuracy: float, seconds: float) -> None:
-            if directory is None or replayed_now():
-                return
-            line = json.dumps({"arch": space.format(arch), "accuracy": accuracy, "seconds": seconds}) + "\n"
-            with open(directory / EVALUATIONS, "ab") as handle:
-                handle.write(line.encode())
-                handle.flush()
-                os.fsync(handle.fileno())
-
-        appended = [0]
-
-        def replayed_now() -> bool:
-            appended[0] += 1
-            return appended[0] <= len(stored)
-
         trajectory = run_search(searcher, evaluate_or_replay, budget=budget, budget_unit=budget_unit,
-                                charge_proxy=charge_proxy, on_result=append)
+                                charge_proxy=charge_proxy)
         best = trajectory.best_index()
         return LiveSearchResult(trajectory=trajectory, best=trajectory.archs[best],
                                 best_fitness=trajectory.fitness[best], replayed=replayed,

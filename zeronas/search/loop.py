@@ -36,12 +36,13 @@ class Trajectory:
         return int(np.argmax(np.where(np.isfinite(values), values, -np.inf)))
 
     def incumbents(self) -> np.ndarray:
-        """After each evaluation, the position of the best one so far."""
+        """After each evaluation, the position of the best one so far (-1 while none has a
+        finite fitness)."""
         best, out, top = -1, [], -math.inf
         for i, value in enumerate(self.fitness):
             if math.isfinite(value) and value > top:
                 best, top = i, value
-            out.append(max(best, 0))
+            out.append(best)
         return np.asarray(out, dtype=np.int64)
 
 
@@ -56,8 +57,8 @@ def run_search(searcher: Searcher, evaluate: Callable[[Any], tuple[float, float]
     """
     if budget_unit not in BUDGET_UNITS:
         raise ZeronasUserError(f"unknown budget unit {budget_unit!r}; choose from {', '.join(BUDGET_UNITS)}")
-    if not budget > 0:
-        raise ZeronasUserError(f"the budget must be > 0, got {budget}")
+    if not budget > 0 or (budget_unit == "evals" and not float(budget).is_integer()):
+        raise ZeronasUserError(f"the budget must be > 0 (a whole number of evaluations), got {budget}")
     trajectory = Trajectory()
     spent = 0.0
     while budget_unit != "evals" or len(trajectory) < budget:

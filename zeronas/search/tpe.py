@@ -47,7 +47,7 @@ class TPE(Searcher):
         sampler = optuna.samplers.TPESampler(seed=int(self.rng.integers(2**31)), n_startup_trials=n_startup_trials,
                                              multivariate=multivariate)
         self.study = optuna.create_study(direction="maximize", sampler=sampler)
-        self._pending: dict[str, Any] = {}  # identity -> asked trial
+        self._pending: list[tuple[str, Any]] = []  # (identity, trial) of every trial asked since the last tell
 
     def _arch(self, trial: Any) -> Any:
         return self.space.from_decisions([c[trial.params[f"d{i}"]] for i, c in enumerate(self.options)])
@@ -63,7 +63,7 @@ class TPE(Searcher):
                 # avoid invalid regions instead of proposing them again
                 self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
                 continue
-            self._pending.setdefault(self.space.identity(arch), trial)
+            self._pending.append((self.space.identity(arch), trial))
             return arch
         raise ZeronasUserError(f"TPE proposed {MAX_DRAWS} invalid architectures in a row in space {self.space.name!r}")
 
@@ -73,7 +73,8 @@ class TPE(Searcher):
 
     def _observe(self, arch: Any, fitness: float) -> None:
         optuna = _optuna()
-        trial = self._pending.pop(self.space.identity(arch), None)
+        identity = self.space.identity(arch)
+        trial = next((t for i, t in self._pending if i == identity), None)
         failed = optuna.trial.TrialState.FAIL
         if trial is None:
             params = {f"d{i}": c.index(d) for i, (c, d) in enumerate(zip(self.options, self.space.decisions(arch),
@@ -86,7 +87,7 @@ class TPE(Searcher):
             self.study.tell(trial, fitness)
         else:
             self.study.tell(trial, state=failed)
-        for other in self._pending.values():  # the candidates the proxy passed over
+        for _, other in self._pending:  # the candidates the proxy passed over, duplicates included
             if other is not trial:
                 self.study.tell(other, state=failed)
         self._pending.clear()
