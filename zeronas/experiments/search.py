@@ -313,7 +313,9 @@ def markdown_summary(results: Sequence[SearchResult],
     """A Markdown table: test accuracy (mean ± std [95% interval]) per dataset, search cost, and
     the assisted-minus-vanilla difference where ``comparisons`` gives it (by label)."""
     datasets = list(results[0].final)
+    ranked = any("rank_in_sample" in r.extra for r in results)
     head = ["search", *[f"{ds} test (%)" for ds in datasets], "evaluations", "train s", "proxy s"]
+    head += ["rank among N"] if ranked else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for result in results:
         cost = result.cost
@@ -322,6 +324,9 @@ def markdown_summary(results: Sequence[SearchResult],
         cells = [result.config.label, *[_fmt(result.final[ds]) for ds in datasets],
                  f"{evaluations:.1f}" if isinstance(evaluations, float) else str(evaluations),
                  f"{train:.0f}", f"{cost['proxy_seconds']['mean']:.0f}"]
+        if ranked:
+            rank = result.extra.get("rank_in_sample")
+            cells.append(f"{rank['mean']:.1f}" if rank else "")
         lines.append("| " + " | ".join(cells) + " |")
     if comparisons:
         lines += ["", "| assisted − vanilla | " + " | ".join(datasets) + " |", "|---|" + "---|" * len(datasets)]
