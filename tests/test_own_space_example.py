@@ -126,3 +126,27 @@ def test_the_script_scores_in_worker_processes_as_it_does_serially(tmp_path, syn
     assert pooled.returncode == 0, pooled.stderr  # the space's class reaches the spawned workers
     serial = example.main([*common, "--results", str(tmp_path / "serial.jsonl")])
     assert json.loads(pooled.stdout)["top"] == serial
+
+
+@pytest.mark.parametrize("algorithm", ["rs", "rea"])
+def test_the_example_space_is_searched_live_with_a_proxy(space, algorithm, tmp_path):
+    from zeronas.search import search_live
+
+    def evaluate(arch):  # a stand-in for a short training run: deterministic, positive cost
+        return float(sum(space.decisions(arch)[:6])), 1.0
+
+    first = search_live(space, evaluate, algorithm=algorithm, budget=8, seed=1, proxy="params", assist="k3",
+                        directory=tmp_path)
+    again = search_live(space, evaluate, algorithm=algorithm, budget=8, seed=1, proxy="params", assist="k3",
+                        directory=tmp_path)
+    assert again.replayed == 8 and [space.format(a) for a in again.trajectory.archs] == [
+        space.format(a) for a in first.trajectory.archs]
+    assert first.best_fitness == max(first.trajectory.fitness) and first.proxy_seconds >= 0
+
+
+def test_policy_searchers_name_the_capability_the_example_space_lacks(space):
+    from zeronas.errors import ZeronasUserError
+    from zeronas.search import get_searcher
+
+    with pytest.raises(ZeronasUserError, match="Categorical"):
+        get_searcher("tpe")(space, seed=0)
