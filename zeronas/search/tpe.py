@@ -27,6 +27,10 @@ def _optuna() -> Any:
 class TPE(Searcher):
     """Optuna's ``TPESampler`` (``n_startup_trials`` random trials first, then TPE).
 
+    ``multivariate=True`` (the default here; Optuna's own default is False): one joint density
+    over all decisions rather than one per decision, which models interacting edges and, on
+    NAS-Bench-201, asks 2.2x faster (0.079 against 0.173 s per 100-evaluation run).
+
     With k candidates (G-TPE) k trials are asked and the proxy's arg-max is evaluated; the
     others are told as failed, which TPE ignores. Architectures that did not come from a trial
     (warm-up, moves) are added to the study as finished trials. A proposal that names no valid
@@ -38,7 +42,7 @@ class TPE(Searcher):
     requires = (Categorical,)
 
     def __init__(self, space: Any, *, seed: int = 0, assist: Any = None, n_startup_trials: int = 10,
-                 multivariate: bool = False) -> None:
+                 multivariate: bool = True) -> None:
         optuna = _optuna()
         super().__init__(space, seed=seed, assist=assist)
         self.options = space.choices()
