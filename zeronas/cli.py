@@ -191,6 +191,8 @@ def _build_parser() -> argparse.ArgumentParser:
                                         "('–': data-free, reads no image), a one-line description and its options "
                                         "with their defaults.")
     p_list.add_argument("--benchmarks", action="store_true", help="list benchmarks with their datasets and metrics")
+    p_list.add_argument("--searchers", action="store_true",
+                        help="list search algorithms with the space capabilities and options they take")
     _data_dir(p_list)
     p_list.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -424,6 +426,9 @@ def _fmt(value: float) -> str:
 
 
 def _cmd_list(args: argparse.Namespace) -> None:
+    if args.searchers:
+        _list_searchers(args)
+        return
     if args.benchmarks:
         rows = []
         for name in list_benchmarks():
@@ -470,6 +475,27 @@ def _cmd_list(args: argparse.Namespace) -> None:
             print(f"{'':<16}options: {r['_options_text']}")
     print("batch: the images each network sees; '–': data-free (reads no image). "
           "Set an option with --option PROXY.OPTION=VALUE.")
+
+
+def _list_searchers(args: argparse.Namespace) -> None:
+    from zeronas.search import get_searcher, list_searchers
+
+    rows = []
+    for name in list_searchers():
+        cls = get_searcher(name)
+        options = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
+                   if k not in ("self", "space", "seed", "assist")}
+        rows.append({"name": name, "description": cls.description, "needs": [c.__name__ for c in cls.requires],
+                     "options": options})
+    rows.append({"name": "argmax", "description": "training-free: a proxy's best of N random architectures",
+                 "needs": [], "options": {}})
+    if args.json:
+        print(_json(rows))
+        return
+    for row in rows:
+        needs = f" (needs {', '.join(row['needs'])})" if row["needs"] else ""
+        options = ", ".join(f"{k}={v}" for k, v in row["options"].items())
+        print(f"{row['name']:<10}{row['description']}{needs}" + (f"; options: {options}" if options else ""))
 
 
 def _description(cls: type) -> str:

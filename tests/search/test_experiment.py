@@ -168,3 +168,12 @@ def test_compare_vanilla_is_refused_before_any_run(capsys, monkeypatch):
 
     monkeypatch.setattr(experiments, "run_search_experiment", lambda *a, **k: pytest.fail("ran a search"))
     assert main(["search", "--algorithm", "rea", "--compare-vanilla"]) == 2
+
+
+def test_list_searchers_shows_the_registry_and_the_protocol_defaults(capsys):
+    assert main(["list", "--searchers", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert list(rows) == [*list_searchers(), "argmax"]
+    assert rows["rea"]["options"] == {"population": 10, "sample": 3}  # NAS-Bench-201's REA
+    assert rows["reinforce"]["options"] == {"learning_rate": 0.5, "ema": 0.9}
+    assert rows["tpe"]["needs"] == ["Categorical"]
