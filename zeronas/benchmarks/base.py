@@ -66,6 +66,33 @@ class SimulatedTraining(ABC):
         """The per-seed validation accuracies and training times on ``dataset``."""
 
 
+@dataclass(frozen=True, eq=False)
+class FidelityRecords:
+    """Training runs of a benchmark's architectures at several budgets (fidelities).
+
+    ``epochs``: the budgets, increasing; ``accuracy``: (architectures, fidelities) validation
+    accuracy in % (higher is better) of the run at each budget; ``seconds``: the wall-clock
+    cost of each of those runs. Rows are named by ``identities``; ``archs`` are the
+    architectures themselves (a multi-fidelity search draws from them).
+    """
+
+    archs: tuple[Any, ...]
+    identities: tuple[str, ...]
+    epochs: tuple[int, ...]
+    accuracy: np.ndarray
+    seconds: np.ndarray
+    description: str
+
+
+class MultiFidelityTraining(ABC):
+    """Capability of a benchmark that recorded runs of its architectures at several budgets,
+    so a multi-fidelity search (Hyperband) can be simulated on them."""
+
+    @abstractmethod
+    def fidelity_records(self, dataset: str) -> FidelityRecords:
+        """The architectures with a run at every budget, and those runs."""
+
+
 class MissingGroundTruth(ZeronasUserError):
     """An architecture has no ground truth for the requested dataset and metric."""
 

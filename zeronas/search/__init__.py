@@ -10,6 +10,7 @@ from zeronas.search.assist import Assistance, KCandidates, Move, Warmup, make_as
 from zeronas.search.base import Proposal, Searcher
 from zeronas.search.live import LiveSearchResult, search_live
 from zeronas.search.loop import Trajectory, run_search
+from zeronas.search.multifidelity import MultiFidelityRun, hyperband_experiment, hyperband_search
 from zeronas.search.scorers import EnsembleScorer, EvaluatorScorer, ProxyScorer, live_scorer, table_scorer
 from zeronas.search.simulate import NB201_SEARCH_COST_SCALE, SimulatedTrainer, training_records
 
@@ -20,6 +21,7 @@ __all__ = [
     "EvaluatorScorer",
     "KCandidates",
     "LiveSearchResult",
+    "MultiFidelityRun",
     "Move",
     "Proposal",
     "ProxyScorer",
@@ -28,6 +30,8 @@ __all__ = [
     "Trajectory",
     "Warmup",
     "get_searcher",
+    "hyperband_experiment",
+    "hyperband_search",
     "list_searchers",
     "live_scorer",
     "make_assistance",
