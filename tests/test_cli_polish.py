@@ -46,7 +46,7 @@ def test_every_option_of_every_subcommand_has_help():
             if not (action.help or "").strip():
                 missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
     assert missing == []
-    assert set(_subparsers(parser)) == {"list", "score", "correlate", "report", "campaign"}
+    assert set(_subparsers(parser)) == {"list", "score", "correlate", "report", "campaign", "search"}
     # The walk sees the options the issue named (so it is not vacuous).
     report = {o for a in _subparsers(parser)["report"]._actions for o in a.option_strings}
     assert {"--nan", "--aggregation", "--no-ensemble", "--no-progress"} <= report
