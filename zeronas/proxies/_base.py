@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 from abc import ABC, abstractmethod
@@ -83,9 +84,15 @@ class Proxy(ABC):
 
 def option_defaults(cls: type[Proxy]) -> dict[str, Any]:
     """The keyword options of a proxy class: name -> default (``inspect.Parameter.empty`` if required)."""
+    return dict(_option_defaults(cls))
+
+
+@functools.lru_cache(maxsize=None)
+def _option_defaults(cls: type[Proxy]) -> tuple[tuple[str, Any], ...]:
+    # inspect.signature costs ~0.1 ms, and every result key of every architecture asks for it
     params = inspect.signature(cls.__init__).parameters.values()
     keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return {p.name: p.default for p in params if p.name != "self" and p.kind in keyword}
+    return tuple((p.name, p.default) for p in params if p.name != "self" and p.kind in keyword)
 
 
 def _canonical(value: Any) -> str:

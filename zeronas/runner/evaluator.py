@@ -211,12 +211,12 @@ class Evaluator:
                 job_rows[by_identity[identity]].append(row)
                 continue
             missing = []
-            for proxy in self.proxies:
-                record = self._lookup(identity, *fields[proxy.key])
+            for key, (shared_fields, legacy) in fields.items():
+                record = self._lookup(identity, shared_fields, legacy)
                 if record is None:
-                    missing.append(proxy.key)
+                    missing.append(key)
                 else:
-                    found[(row, proxy.key)] = record
+                    found[(row, key)] = record
             by_identity[identity] = row
             job_rows[row] = [row]
             if not missing:
