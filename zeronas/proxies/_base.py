@@ -87,7 +87,7 @@ def option_defaults(cls: type[Proxy]) -> dict[str, Any]:
     return dict(_option_defaults(cls))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _option_defaults(cls: type[Proxy]) -> tuple[tuple[str, Any], ...]:
     # inspect.signature costs ~0.1 ms, and every result key of every architecture asks for it
     params = inspect.signature(cls.__init__).parameters.values()
