@@ -95,24 +95,34 @@ def test_rea_tournament_winner_is_the_best_of_the_sampled_members():
     assert proposal.parent == best
 
 
+class TorchReinforce:
+    """The oracle: the same policy as torch autograd + torch.optim.Adam + the bias-corrected EMA."""
+
+    def __init__(self, logits: np.ndarray, lr: float = 0.5) -> None:
+        self.logits = torch.nn.Parameter(torch.tensor(logits.copy()))
+        self.adam = torch.optim.Adam([self.logits], lr=lr)
+        self.numerator = self.denominator = 0.0
+
+    def step(self, action, reward: float) -> np.ndarray:
+        self.numerator = 0.9 * self.numerator + 0.1 * reward
+        self.denominator = 0.9 * self.denominator + 0.1
+        log_p = torch.log_softmax(self.logits, dim=1)[torch.arange(6), torch.tensor(list(action))].sum()
+        loss = -log_p * (reward - self.numerator / self.denominator)
+        self.adam.zero_grad()
+        loss.backward()
+        self.adam.step()
+        return self.logits.detach().numpy()
+
+
 def test_reinforce_update_matches_torch_autograd_and_adam():
     policy = get_searcher("reinforce")(SPACE, seed=1, learning_rate=0.5, ema=0.9)
-    logits = torch.nn.Parameter(torch.tensor(policy.logits.copy()))
-    adam = torch.optim.Adam([logits], lr=0.5)
-    numerator = denominator = 0.0
+    oracle = TorchReinforce(policy.logits)
     for reward in [70.0, 91.5, 80.0, 93.0, 60.0]:
         arch = policy.ask()
-        action = [OPS.index(op) for op in arch.ops]
         policy.tell(arch, reward)
-        numerator = 0.9 * numerator + 0.1 * reward
-        denominator = 0.9 * denominator + 0.1
-        loss = -torch.log_softmax(logits, dim=1)[torch.arange(6), torch.tensor(action)].sum() * (
-            reward - numerator / denominator)
-        adam.zero_grad()
-        loss.backward()
-        adam.step()
-        np.testing.assert_allclose(policy.logits, logits.detach().numpy(), rtol=1e-10, atol=1e-12)
-    probabilities = torch.softmax(logits.detach(), dim=1).numpy()
+        expected = oracle.step([OPS.index(op) for op in arch.ops], reward)
+        np.testing.assert_allclose(policy.logits, expected, rtol=1e-10, atol=1e-12)
+    probabilities = torch.softmax(oracle.logits.detach(), dim=1).numpy()
     np.testing.assert_allclose(policy.probabilities(), probabilities, rtol=1e-12)
 
 
@@ -129,39 +139,24 @@ def test_g_reinforce_updates_with_the_samples_log_probability():
     """The evaluated architecture is a mutation of the policy's sample; the update is the torch
     oracle's with the sample's action, not the evaluated architecture's."""
     policy = get_searcher("reinforce")(SPACE, seed=4, assist=KCandidates(ParamsScorer(), k=10))
-    logits = torch.nn.Parameter(torch.tensor(policy.logits.copy()))
-    adam = torch.optim.Adam([logits], lr=0.5)
-    numerator = denominator = 0.0
+    oracle = TorchReinforce(policy.logits)
     for reward in [70.0, 90.0, 60.0]:
         arch = policy.ask()
         sample = policy._action
         assert tuple(OPS.index(op) for op in arch.ops) != sample  # a mutation was evaluated
         policy.tell(arch, reward)
-        numerator, denominator = 0.9 * numerator + 0.1 * reward, 0.9 * denominator + 0.1
-        loss = -torch.log_softmax(logits, dim=1)[torch.arange(6), torch.tensor(sample)].sum() * (
-            reward - numerator / denominator)
-        adam.zero_grad()
-        loss.backward()
-        adam.step()
-        np.testing.assert_allclose(policy.logits, logits.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(policy.logits, oracle.step(sample, reward), rtol=1e-10, atol=1e-12)
     assert np.abs(policy.logits - get_searcher("reinforce")(SPACE, seed=4).logits).max() > 0.1  # it moved
 
 
 def test_reinforce_takes_a_warm_up_architecture_as_its_action():
     policy = get_searcher("reinforce")(SPACE, seed=2, assist=Warmup(ParamsScorer(), pool=30, top=2))
-    logits = torch.nn.Parameter(torch.tensor(policy.logits.copy()))
-    adam = torch.optim.Adam([logits], lr=0.5)
-    numerator = denominator = 0.0
+    oracle = TorchReinforce(policy.logits)
     for reward in [80.0, 50.0]:
         arch = policy.ask()
         policy.tell(arch, reward)
-        numerator, denominator = 0.9 * numerator + 0.1 * reward, 0.9 * denominator + 0.1
-        action = torch.tensor([OPS.index(op) for op in arch.ops])
-        loss = -torch.log_softmax(logits, dim=1)[torch.arange(6), action].sum() * (reward - numerator / denominator)
-        adam.zero_grad()
-        loss.backward()
-        adam.step()
-    np.testing.assert_allclose(policy.logits, logits.detach().numpy(), rtol=1e-10, atol=1e-12)
+        expected = oracle.step([OPS.index(op) for op in arch.ops], reward)
+    np.testing.assert_allclose(policy.logits, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_a_nan_fitness_teaches_nothing():
