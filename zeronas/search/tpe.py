@@ -54,7 +54,8 @@ class TPE(Searcher):
         self._pending: list[tuple[str, Any]] = []  # (identity, trial) of every trial asked since the last tell
 
     def _arch(self, trial: Any) -> Any:
-        return self.space.from_decisions([c[trial.params[f"d{i}"]] for i, c in enumerate(self.options)])
+        params = trial.params  # a deep copy per access
+        return self.space.from_decisions([c[params[f"d{i}"]] for i, c in enumerate(self.options)])
 
     def _ask(self) -> Any:
         optuna = _optuna()
