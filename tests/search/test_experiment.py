@@ -78,6 +78,10 @@ def test_assisted_and_vanilla_difference_and_outputs(tmp_path):
     assert diff["cifar10"]["diff"] == pytest.approx(np.mean(a) - np.mean(b))
     assert diff["cifar10"]["ci95"][0] < diff["cifar10"]["diff"] < diff["cifar10"]["ci95"][1]
     assert assisted.cost["proxy_seconds"]["mean"] > 0 and vanilla.cost["proxy_seconds"]["mean"] == 0
+    # one curve panel per algorithm setting: vanilla and assisted share it, other options do not
+    assert assisted.config.algorithm_label == vanilla.config.algorithm_label == "rs"
+    assert SearchConfig(algorithm="reinforce", algorithm_options={"learning_rate": 0.01}).algorithm_label == \
+        "reinforce (learning_rate=0.01)"
     paths = write_outputs(tmp_path, [assisted, vanilla], {assisted.config.label: diff})
     assert all(p.stat().st_size > 0 for p in paths.values())
     text = markdown_summary([assisted, vanilla], {assisted.config.label: diff})

@@ -105,12 +105,17 @@ class SearchConfig:
             raise ZeronasUserError(f"workers must be >= 1, got {self.workers}")
 
     @property
+    def algorithm_label(self) -> str:
+        """The algorithm and its options, without the assistance: what vanilla and assisted share."""
+        if not self.algorithm_options:
+            return self.algorithm
+        return self.algorithm + " (" + ", ".join(f"{k}={v}" for k, v in sorted(self.algorithm_options.items())) + ")"
+
+    @property
     def label(self) -> str:
         if self.algorithm == ARGMAX:
             return f"argmax {self.proxy} N={int(self.budget) or 'all'}"
-        name = self.algorithm
-        if self.algorithm_options:
-            name += " (" + ", ".join(f"{k}={v}" for k, v in sorted(self.algorithm_options.items())) + ")"
+        name = self.algorithm_label
         if self.proxy is not None:
             name += f" + {self.proxy} {self.assist}" + (", proxy time charged" if self.charge_proxy else "")
         return name
@@ -352,12 +357,11 @@ def write_outputs(out: str | os.PathLike[str], results: Sequence[SearchResult],
     curved = [r for r in results if r.curves]
     if curved:
         dataset = curved[0].config.dataset
-        paths["curve_evaluations"] = search_curves(
-            {r.config.label: (r.curves["evaluations"], r.curves["by_evaluation"]) for r in curved},
-            out / "best_by_evaluation.png", xlabel="evaluations",
-            ylabel=f"{dataset} test accuracy of the best so far (%)")
-        paths["curve_seconds"] = search_curves(
-            {r.config.label: (r.curves["seconds"], r.curves["by_seconds"]) for r in curved},
-            out / "best_by_seconds.png", xlabel="simulated training seconds",
-            ylabel=f"{dataset} test accuracy of the best so far (%)")
+        ylabel = f"{dataset} test accuracy of the best so far (%)"
+        for kind, x_key, y_key, xlabel in (("evaluation", "evaluations", "by_evaluation", "evaluations"),
+                                          ("seconds", "seconds", "by_seconds", "simulated training seconds")):
+            panels: dict[str, dict[str, Any]] = {}
+            for r in curved:  # one panel per algorithm setting, vanilla beside its assisted runs
+                panels.setdefault(r.config.algorithm_label, {})[r.config.label] = (r.curves[x_key], r.curves[y_key])
+            paths[f"curve_{x_key}"] = search_curves(panels, out / f"best_by_{kind}.png", xlabel=xlabel, ylabel=ylabel)
     return paths

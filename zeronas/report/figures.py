@@ -94,24 +94,38 @@ def proxy_correlation(scores: Mapping[str, np.ndarray]) -> np.ndarray:
     return out
 
 
-def search_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: Path, *, xlabel: str,
+def search_curves(panels: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]], path: Path, *, xlabel: str,
                   ylabel: str) -> Path:
-    """Best-so-far curves, one line per search: the median over runs and the inter-quartile band.
+    """Best-so-far curves, one panel per algorithm (its vanilla and assisted searches side by
+    side), one line per search: the median over runs and the inter-quartile band.
 
-    ``curves[label] = (x, values)`` with ``values`` of shape (runs, len(x)), NaN before a run's
-    first evaluation.
+    ``panels[title][label] = (x, values)`` with ``values`` of shape (runs, len(x)), NaN before a
+    run's first evaluation. The y axis starts at the lowest quartile after the first tenth of the
+    x range, so the differences near the top stay visible.
     """
-    fig = _figure(figsize=(6.4, 4.2))
-    ax = fig.add_subplot()
-    for label, (x, values) in curves.items():
-        enough = np.isfinite(values).mean(axis=0) >= 0.5  # a median needs most runs to have a value
-        if not enough.any():
-            continue
-        q25, q50, q75 = np.nanpercentile(values[:, enough], [25, 50, 75], axis=0)
-        (line,) = ax.plot(np.asarray(x)[enough], q50, label=label, lw=1.5)
-        ax.fill_between(np.asarray(x)[enough], q25, q75, color=line.get_color(), alpha=0.2, lw=0)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    columns = min(len(panels), 3)
+    rows = -(-len(panels) // columns)
+    fig = _figure(figsize=(4.2 * columns, 3.4 * rows + 0.4))
+    for position, (title, curves) in enumerate(panels.items(), start=1):
+        ax = fig.add_subplot(rows, columns, position)
+        floor = []
+        for label, (x, values) in curves.items():
+            x = np.asarray(x)
+            enough = np.isfinite(values).mean(axis=0) >= 0.5  # a median needs most runs to have a value
+            if not enough.any():
+                continue
+            q25, q50, q75 = np.nanpercentile(values[:, enough], [25, 50, 75], axis=0)
+            (line,) = ax.plot(x[enough], q50, label=label, lw=1.5)
+            ax.fill_between(x[enough], q25, q75, color=line.get_color(), alpha=0.2, lw=0)
+            later = x[enough] >= x[0] + 0.1 * (x[-1] - x[0])
+            if later.any():
+                floor.append(np.min(q25[later]))
+        if floor:
+            ax.set_ylim(bottom=min(floor) - 0.1)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(xlabel)
+        if (position - 1) % columns == 0:
+            ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
     return _save(fig, path)
