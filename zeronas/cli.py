@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from zeronas import _json as strict_json
 from zeronas._version import __version__
 from zeronas.benchmarks import get_benchmark, list_benchmarks
 from zeronas.data import get_dataset, list_datasets
@@ -343,6 +344,8 @@ def _search_parser(sub: Any) -> None:
                         "random pool first), move[<epsilon>] (best neighbour)")
     p.add_argument("--members", type=_proxy_list, default=None,
                    help="ensemble members (default: meco,gradalign,jacob_cov,gradsign)")
+    p.add_argument("--option", type=_proxy_option, action="append", default=[], metavar="PROXY.OPTION=VALUE",
+                   help="an option of --proxy, e.g. gradsign.reduction=mean (repeatable; JSON values)")
     p.add_argument("--budget", type=_budget, default=100.0,
                    help="evaluations, simulated seconds (--budget-unit seconds), or for argmax the number of random "
                         "architectures ('all': the whole space) (default: 100)")
@@ -406,19 +409,9 @@ def _dataset_list(text: str) -> list[str]:
     return names
 
 
-def _finite_or_null(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite_or_null(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_null(v) for v in value]
-    return value
-
-
 def _json(value: object, **options: object) -> str:
     """Strict JSON (NaN and inf as null, as in results files), indented."""
-    return json.dumps(_finite_or_null(value), indent=2, allow_nan=False, **options)  # type: ignore[arg-type]
+    return strict_json.dumps(value, indent=2, **options)
 
 
 def _fmt(value: float) -> str:
@@ -780,8 +773,12 @@ def _cmd_search(args: argparse.Namespace) -> None:
             verb = "does" if len(wrong) == 1 else "do"
             raise ZeronasUserError(f"{flags} {verb} not apply to --algorithm {args.algorithm}")
     members = {"members": tuple(args.members)} if args.members else {}
+    foreign = sorted({name for name, _, _ in args.option} - {args.proxy})
+    if foreign and args.proxy is not None:
+        raise ZeronasUserError(f"--option configures --proxy {args.proxy}, not {', '.join(foreign)}")
+    proxy_options = {key: value for _, key, value in args.option}
     config = SearchConfig(benchmark=args.benchmark, dataset=args.dataset, algorithm=args.algorithm, proxy=args.proxy,
-                          assist=args.assist, budget=args.budget, budget_unit=args.budget_unit, runs=args.runs,
+                          proxy_options=proxy_options, assist=args.assist, budget=args.budget, budget_unit=args.budget_unit, runs=args.runs,
                           seed=args.seed, charge_proxy=args.charge_proxy,
                           cost_scale=args.cost_scale if args.cost_scale is not None else NB201_SEARCH_COST_SCALE,
                           algorithm_options=algorithm_options, tables=_tables_choice(args), workers=args.workers,

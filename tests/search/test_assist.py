@@ -59,6 +59,19 @@ def test_warmup_returns_the_top_of_its_pool_best_first_without_nans():
     assert all(a.ops[0] != "nor_conv_3x3" for a in first)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_warmups_top_holds_distinct_architectures(seed):
+    scorer = ParamsScorer()
+    helper = Warmup(scorer, pool=3000, top=10)
+    searcher = get_searcher("rs")(SPACE, seed=seed, assist=helper)
+    first = [searcher.ask() for _ in range(10)]
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    pool = [SPACE.sample(rng) for _ in range(3000)]  # drawn with replacement: cells repeat
+    distinct = {SPACE.identity(a): scorer.value(a) for a in pool}
+    assert len({SPACE.identity(a) for a in first}) == 10
+    assert [scorer.value(a) for a in first] == sorted(distinct.values(), reverse=True)[:10]
+
+
 def test_warmup_fills_reas_population():
     helper = Warmup(ParamsScorer(), pool=100)
     rea = get_searcher("rea")(SPACE, seed=1, assist=helper, population=6)

@@ -147,7 +147,7 @@ def test_cli_json_has_final_runs_cost_and_settings(capsys):
     (["--algorithm", "rea", "--compare-vanilla"], "--compare-vanilla"),
     (["--algorithm", "argmax", "--proxy", "params", "--population", "3"], "--population does not apply"),
     (["--algorithm", "rea", "--members", "meco,synflow"], "--proxy ensemble"),
-    (["--algorithm", "argmax", "--proxy", "ensemble", "--no-tables", "--budget", "10"], "ensemble"),
+    (["--algorithm", "rs", "--charge-proxy"], "--charge-proxy"),
 ])
 def test_cli_errors_are_one_line_exit_2(args, match, capsys):
     assert main(["search", *args, "--runs", "2"]) == 2
@@ -155,16 +155,19 @@ def test_cli_errors_are_one_line_exit_2(args, match, capsys):
     assert match in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("algorithm", list_searchers())
-def test_a_fresh_process_reproduces_the_trajectory(algorithm):
-    args = ["search", "--algorithm", algorithm, "--budget", "15", "--runs", "2", "--seed", "11"]
-    in_process = run_search_experiment(algorithm=algorithm, budget=15, runs=2, seed=11)
+@pytest.mark.parametrize("algorithm,assist", [*((a, None) for a in list_searchers()), ("rea", "k10")])
+def test_a_fresh_process_reproduces_the_trajectory(algorithm, assist):
+    assisted = ["--proxy", "params", "--assist", assist, "--no-tables"] if assist else []
+    args = ["search", "--algorithm", algorithm, "--budget", "15", "--runs", "2", "--seed", "11", *assisted]
+    in_process = run_search_experiment(algorithm=algorithm, budget=15, runs=2, seed=11,
+                                       **({"proxy": "params", "assist": assist, "tables": False} if assist else {}))
     code = "import sys, zeronas.cli; sys.exit(zeronas.cli.main(sys.argv[1:]))"
     out = subprocess.run([sys.executable, "-c", code, *args, "--json"], capture_output=True, text=True, check=True,
                          timeout=300)
     fresh = json.loads(out.stdout)["runs"]
-    assert [(r["arch"], r["fitness"], r["evaluations"]) for r in fresh] == [
-        (r["arch"], r["fitness"], r["evaluations"]) for r in in_process.runs]
+    keys = ("arch", "fitness", "evaluations", "trajectory")  # the digest covers every architecture evaluated
+    assert [tuple(r[k] for k in keys) for r in fresh] == [tuple(r[k] for k in keys) for r in in_process.runs]
+    assert len({r["trajectory"] for r in fresh}) == 2  # the two runs differ
 
 
 def test_compare_vanilla_is_refused_before_any_run(capsys, monkeypatch):
@@ -181,3 +184,44 @@ def test_list_searchers_shows_the_registry_and_the_protocol_defaults(capsys):
     assert rows["rea"]["options"] == {"population": 10, "sample": 3}  # NAS-Bench-201's REA
     assert rows["reinforce"]["options"] == {"learning_rate": 0.5, "ema": 0.9}
     assert rows["tpe"]["needs"] == ["Categorical"]
+
+
+def test_a_live_ensemble_scores_the_drawn_cells_without_tables():
+    from zeronas.spaces.nb201 import count_parameters
+
+    result = run_search_experiment(algorithm="argmax", proxy="ensemble", members=("params",), budget=6, runs=2,
+                                   seed=3, tables=False)
+    archs = BENCH.space.all_archs()
+    for r, run in enumerate(result.runs):
+        draws = np.random.default_rng(3 + r).integers(0, len(archs), 6)
+        counts = [count_parameters(archs[i]) for i in draws]
+        assert run["arch"] == str(archs[draws[int(np.argmax(counts))]])
+
+
+def test_a_configured_proxy_instance_scores_and_labels_the_search(capsys):
+    out = main(["search", "--algorithm", "argmax", "--proxy", "epsinas", "--option", "epsinas.weights=[0.001,1]",
+                "--no-tables", "--budget", "3", "--runs", "1", "--seed", "2", "--json"])
+    assert out == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["label"] == "argmax epsinas[weights=[0.001,1.0]] N=3"
+    assert payload["settings"]["proxy_options"] == {"weights": [0.001, 1]}
+    from zeronas import Evaluator
+    from zeronas.proxies import get_proxy
+
+    draws = np.random.default_rng(2).integers(0, 15625, 3)
+    archs = [BENCH.space.all_archs()[i] for i in draws]
+    proxy = get_proxy("epsinas", weights=(0.001, 1.0))
+    table = Evaluator("nb201", dataset="cifar10", proxies=[proxy], progress=False).score(archs)
+    values = np.where(np.isfinite(table.values[proxy.key]), table.values[proxy.key], -np.inf)
+    assert payload["runs"][0]["arch"] == str(archs[int(np.argmax(values))])
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--proxy", "gradsign", "--assist", "k10", "--option", "synflow.bn=true"], "--option configures --proxy gradsign"),
+    (["--option", "gradsign.reduction=mean"], "--proxy NAME"),
+    (["--proxy", "gradsign", "--assist", "k10", "--option", "gradsign.nosuch=1"], "nosuch"),
+])
+def test_search_option_errors_are_one_line(args, match, capsys):
+    assert main(["search", "--algorithm", "rea", *args, "--runs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1

@@ -71,7 +71,16 @@ def test_a_gap_names_the_campaign_to_run(tables):
     assert partial.known == 15625 - 1
 
 
-def test_the_ensemble_is_the_log_rank_aggregate_over_the_space(tables):
+def _log_rank_oracle(indices, archs, members):
+    """Slow oracle: each member's scores ranked among the given cells (NaN worst), ranks / n, logs summed."""
+    total = np.zeros(len(indices))
+    for proxy in members:
+        raw = np.array([known_value(proxy, i, archs[i]) for i in indices])
+        total += np.log(stats.rankdata(np.where(np.isfinite(raw), raw, -np.inf)) / len(raw))
+    return total
+
+
+def test_the_ensemble_ranks_among_the_cells_asked_together(tables):
     from zeronas.spaces import get_space
 
     archs = get_space("nb201").all_archs()
@@ -79,12 +88,24 @@ def test_the_ensemble_is_the_log_rank_aggregate_over_the_space(tables):
         table_scorer("nb201", "cifar10", "ensemble", members=MEMBERS, tables=tables)
     scorer = table_scorer("nb201", "cifar10", "ensemble", members=MEMBERS[:2], tables=tables)
     values, seconds = scorer.score(archs)
-    oracle = np.zeros(len(archs))
-    for proxy in MEMBERS[:2]:  # NaN ranked worst, ranks / n, logs summed
-        raw = np.array([known_value(proxy, i, a) for i, a in enumerate(archs)])
-        oracle += np.log(stats.rankdata(np.where(np.isfinite(raw), raw, -np.inf)) / len(raw))
-    np.testing.assert_allclose(values, oracle, rtol=1e-12)
+    np.testing.assert_allclose(values, _log_rank_oracle(range(len(archs)), archs, MEMBERS[:2]), rtol=1e-12)
     assert np.all(seconds == 0.5)  # both members' recorded seconds
+    subset = [3, 14, 15, 92, 65, 35, 8, 97, 93, 23]  # k candidates: ranked among themselves, not the space
+    values, _ = scorer.score([archs[i] for i in subset])
+    np.testing.assert_allclose(values, _log_rank_oracle(subset, archs, MEMBERS[:2]), rtol=1e-12)
+
+
+def test_the_ensemble_argmax_ranks_among_the_n_drawn(tables):
+    from zeronas.spaces import get_space
+
+    archs = get_space("nb201").all_archs()
+    result = run_search_experiment(algorithm="argmax", proxy="ensemble", members=MEMBERS[:2], budget=20, runs=3,
+                                   seed=5, tables=str(tables))
+    for r, run in enumerate(result.runs):
+        draws = np.random.default_rng(5 + r).integers(0, len(archs), 20)
+        oracle = _log_rank_oracle(draws, archs, MEMBERS[:2])
+        assert run["arch"] == str(archs[draws[int(np.argmax(oracle))]])
+        assert run["proxy_seconds"] == pytest.approx(0.5 * len(np.unique(draws)))
 
 
 def test_argmax_over_the_whole_space_by_the_table(tables):

@@ -10,7 +10,7 @@ CIFAR-10 also reports its transfer to the others. Run r uses seed ``seed + r``.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from zeronas import _json as strict_json
 from zeronas.benchmarks import get_benchmark
 from zeronas.errors import ZeronasUserError
 from zeronas.evaluate.ensemble import DEFAULT_MEMBERS
@@ -54,7 +55,8 @@ class SearchConfig:
     ``dataset``: the search dataset (fitness and proxy scores). ``algorithm``: a registered
     searcher or ``"argmax"`` (the proxy's arg-max among ``budget`` random architectures drawn
     with replacement; ``budget=0``: the whole population, one run). ``proxy``: a proxy name or
-    ``"ensemble"`` (the rank ensemble of ``members``), scores read from ``tables``.
+    ``"ensemble"`` (the rank ensemble of ``members``), scores read from ``tables``;
+    ``proxy_options`` configure the proxy instance (e.g. ``{"reduction": "mean"}``).
     ``assist``: ``k10``, ``warmup``, ``move`` (see :func:`zeronas.search.make_assistance`).
     ``budget_unit``: ``evals`` or simulated ``seconds``; each evaluation costs the recorded
     training time x ``cost_scale`` (default 12/200: NAS-Bench-201's 12-epoch search schedule
@@ -66,6 +68,7 @@ class SearchConfig:
     dataset: str = "cifar10"
     algorithm: str = "rea"
     proxy: str | None = None
+    proxy_options: Mapping[str, Any] = field(default_factory=dict)
     assist: str | None = None
     budget: float = 100
     budget_unit: str = "evals"
@@ -103,6 +106,25 @@ class SearchConfig:
             raise ZeronasUserError(f"a budget in evaluations (or architectures) is a whole number, got {self.budget}")
         if self.workers < 1:
             raise ZeronasUserError(f"workers must be >= 1, got {self.workers}")
+        if self.proxy_options and (self.proxy is None or self.proxy == "ensemble"):
+            raise ZeronasUserError("proxy options configure one proxy; give --proxy NAME (not the ensemble)")
+        if self.proxy_options:
+            self.proxy_instance()  # an unknown option or a bad value: one line listing the valid ones
+        if self.charge_proxy and self.proxy is None:
+            raise ZeronasUserError("--charge-proxy charges a proxy's seconds; add --proxy and --assist")
+
+    def proxy_instance(self) -> Any:
+        """The proxy as the scorer is asked for it: its name, or a configured instance."""
+        if not self.proxy_options:
+            return self.proxy
+        from zeronas.proxies import get_proxy
+
+        return get_proxy(self.proxy, **dict(self.proxy_options))
+
+    @property
+    def proxy_key(self) -> str | None:
+        """The proxy's result key: its name, with its non-default options (``gradsign[reduction=mean]``)."""
+        return self.proxy_instance().key if self.proxy_options else self.proxy
 
     @property
     def algorithm_label(self) -> str:
@@ -114,10 +136,10 @@ class SearchConfig:
     @property
     def label(self) -> str:
         if self.algorithm == ARGMAX:
-            return f"argmax {self.proxy} N={int(self.budget) or 'all'}"
+            return f"argmax {self.proxy_key} N={int(self.budget) or 'all'}"
         name = self.algorithm_label
         if self.proxy is not None:
-            name += f" + {self.proxy} {self.assist}" + (", proxy time charged" if self.charge_proxy else "")
+            name += f" + {self.proxy_key} {self.assist}" + (", proxy time charged" if self.charge_proxy else "")
         return name
 
 
@@ -157,10 +179,10 @@ def _prepare(config: SearchConfig, data_dir: str | os.PathLike[str] | None, scor
     if scorer is not None:
         state["scorer"] = scorer
     elif config.proxy is not None and config.tables is False:
-        state["scorer"] = live_scorer(benchmark, config.dataset, config.proxy, seed=config.proxy_seed,
+        state["scorer"] = live_scorer(benchmark, config.dataset, config.proxy_instance(), seed=config.proxy_seed,
                                       data_dir=data_dir)
     elif config.proxy is not None:
-        state["scorer"] = table_scorer(benchmark, config.dataset, config.proxy, seed=config.proxy_seed,
+        state["scorer"] = table_scorer(benchmark, config.dataset, config.proxy_instance(), seed=config.proxy_seed,
                                        members=config.members, tables=config.tables, data_dir=data_dir)
     return state
 
@@ -180,14 +202,22 @@ def _one_run(run: int) -> dict[str, Any]:
     proxy_seconds = trajectory.proxy_seconds[-1] if len(trajectory) else 0.0
     if not len(trajectory):  # the budget refused even the first evaluation
         return {"seed": run_seed, "arch": None, "fitness": float("nan"), "evaluations": 0, "train_seconds": 0.0,
-                "proxy_seconds": proxy_seconds, "_archs": [], "_incumbents": np.zeros(0, dtype=np.int64),
+                "proxy_seconds": proxy_seconds, "trajectory": _digest(space, trajectory), "_archs": [], "_incumbents": np.zeros(0, dtype=np.int64),
                 "_cost": np.zeros(0)}
     best = trajectory.best_index()
     return {"seed": run_seed, "arch": space.format(trajectory.archs[best]), "fitness": trajectory.fitness[best],
             "evaluations": len(trajectory), "train_seconds": float(np.sum(trajectory.train_seconds)),
-            "proxy_seconds": proxy_seconds, "_archs": trajectory.archs, "_incumbents": trajectory.incumbents(),
+            "proxy_seconds": proxy_seconds, "trajectory": _digest(space, trajectory), "_archs": trajectory.archs,
+            "_incumbents": trajectory.incumbents(),
             "_cost": np.cumsum(trajectory.train_seconds) + (np.asarray(trajectory.proxy_seconds)
                                                              if config.charge_proxy else 0.0)}
+
+
+def _digest(space: Any, trajectory: Any) -> str:
+    """16 hex digits identifying a run's whole trajectory: every architecture evaluated, in
+    order, with its fitness (equal digests: the same search)."""
+    text = "\n".join(f"{space.format(a)} {f!r}" for a, f in zip(trajectory.archs, trajectory.fitness, strict=True))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _run_all(config: SearchConfig) -> list[dict[str, Any]]:
@@ -264,7 +294,6 @@ def _argmax(config: SearchConfig, started: float) -> SearchResult:
     """The proxy's arg-max among N random architectures (with replacement), or the whole population."""
     benchmark, records, scorer = _STATE["benchmark"], _STATE["records"], _STATE["scorer"]
     population = list(benchmark.population(config.dataset))
-    scores, seconds = scorer.score(population)
     datasets = benchmark.datasets
     truth = {ds: benchmark.ground_truth(population, ds) for ds in datasets}
     oracle_fitness = np.nanmean(records.accuracy[records.rows([benchmark.space.identity(a) for a in population])],
@@ -275,23 +304,36 @@ def _argmax(config: SearchConfig, started: float) -> SearchResult:
     else:
         draws = np.stack([np.random.default_rng(config.seed + r).integers(0, len(population), n)
                           for r in range(config.runs)])
-    drawn_scores = np.where(np.isfinite(scores[draws]), scores[draws], -np.inf)
-    chosen = draws[np.arange(len(draws)), np.argmax(drawn_scores, axis=1)]
+    if getattr(scorer, "relative", False):  # a rank ensemble ranks among the N drawn, per run
+        per_run = [scorer.score([population[i] for i in d]) for d in draws]
+        drawn_raw = np.stack([p[0] for p in per_run])
+        drawn_seconds = np.stack([p[1] for p in per_run])
+    else:  # every cell drawn by any run, scored once (live scoring scores only these)
+        needed = np.unique(draws)
+        scores, seconds = np.full(len(population), np.nan), np.zeros(len(population))
+        scores[needed], seconds[needed] = scorer.score([population[i] for i in needed])
+        drawn_raw, drawn_seconds = scores[draws], seconds[draws]
+    drawn_scores = np.where(np.isfinite(drawn_raw), drawn_raw, -np.inf)
+    pick = np.argmax(drawn_scores, axis=1)  # the first of the highest; the first draw if all are undefined
+    chosen = draws[np.arange(len(draws)), pick]
     drawn_fitness = oracle_fitness[draws]
     drawn_fitness = np.where(np.isfinite(drawn_fitness), drawn_fitness, -np.inf)
     oracle = draws[np.arange(len(draws)), np.argmax(drawn_fitness, axis=1)]
     search_truth = truth[config.dataset]
-    ranks = [1 + int(np.sum(np.unique(search_truth[d]) > search_truth[c])) for d, c in zip(draws, chosen, strict=True)]
+    # rank among the distinct cells drawn: 1 + those whose accuracy is higher
+    ranks = [1 + int(np.sum(search_truth[np.unique(d)] > search_truth[c])) for d, c in zip(draws, chosen, strict=True)]
+    first = [np.unique(d, return_index=True)[1] for d in draws]  # each distinct cell's seconds counted once
     runs = [{"seed": config.seed + r if n else None, "arch": benchmark.space.format(population[int(c)]),
-             "score": float(scores[c]), "rank_in_sample": ranks[r], "all_nan": bool(np.all(drawn_scores[r] == -np.inf)),
-             "proxy_seconds": float(seconds[np.unique(draws[r])].sum()),
+             "score": float(drawn_raw[r, pick[r]]), "rank_in_sample": ranks[r],
+             "all_nan": bool(np.all(drawn_scores[r] == -np.inf)),
+             "proxy_seconds": float(drawn_seconds[r, first[r]].sum()),
              "test": {ds: float(truth[ds][c]) for ds in datasets}} for r, c in enumerate(chosen)]
     final = {ds: mean_with_interval(truth[ds][chosen]) for ds in datasets}
     cost = {"architectures": n or len(population),
             "proxy_seconds": mean_with_interval(np.array([r["proxy_seconds"] for r in runs]))}
     extra = {"rank_in_sample": mean_with_interval(np.array(ranks, dtype=float)),
              "oracle_by_validation": {ds: mean_with_interval(truth[ds][oracle]) for ds in datasets},
-             "nan_share": float(np.mean(~np.isfinite(scores)))}
+             "nan_share": float(np.mean(~np.isfinite(drawn_raw)))}
     return SearchResult(config=config, runs=runs, final=final, cost=cost, seconds=time.perf_counter() - started,
                         extra=extra)
 
@@ -352,7 +394,7 @@ def write_outputs(out: str | os.PathLike[str], results: Sequence[SearchResult],
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "summary.json", "markdown": out / "summary.md"}
     payload = {"results": [r.as_dict() for r in results], "comparisons": dict(comparisons or {})}
-    paths["json"].write_text(json.dumps(payload, indent=1) + "\n")
+    paths["json"].write_text(strict_json.dumps(payload, indent=1) + "\n")
     paths["markdown"].write_text(markdown_summary(results, comparisons))
     curved = [r for r in results if r.curves]
     if curved:

@@ -105,7 +105,7 @@ def search_curves(panels: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray
     """
     columns = min(len(panels), 3)
     rows = -(-len(panels) // columns)
-    fig = _figure(figsize=(4.2 * columns, 3.4 * rows + 0.4))
+    fig = _figure(figsize=(4.2 * columns, 3.4 * rows + 0.4), layout="constrained")
     for position, (title, curves) in enumerate(panels.items(), start=1):
         ax = fig.add_subplot(rows, columns, position)
         floor = []

@@ -96,7 +96,7 @@ class KCandidates(Assistance):
 class Warmup(Assistance):
     """zero-cost-nas' warm-up: the ``top`` best of ``pool`` random architectures by proxy, best
     first, are evaluated before anything else (``top`` None: the algorithm's own warm-start
-    size, REA's population). NaN-scored architectures are left out of the top."""
+    size, REA's population). The top holds distinct architectures; NaN-scored ones are left out."""
 
     name = "warmup"
 
@@ -111,8 +111,15 @@ class Warmup(Assistance):
         pool = [space.sample(self.rng) for _ in range(self.pool)]
         values = self.scores(pool)
         top = self.top if self.top is not None else self.searcher.warm_start_size
-        order = [int(i) for i in np.argsort(-values, kind="stable") if np.isfinite(values[i])]
-        return [pool[i] for i in order[:top]]
+        chosen, seen = [], set()
+        for i in np.argsort(-values, kind="stable"):  # the best distinct architectures: the pool may repeat one
+            identity = space.identity(pool[i])
+            if np.isfinite(values[i]) and identity not in seen:
+                seen.add(identity)
+                chosen.append(pool[i])
+                if len(chosen) == top:
+                    break
+        return chosen
 
     def choose(self, proposal: Proposal) -> Any:
         return proposal.default

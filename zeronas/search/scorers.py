@@ -4,8 +4,8 @@ with the recorded seconds each score cost (for searches that charge proxy time).
 :class:`EvaluatorScorer` scores through an :class:`~zeronas.runner.Evaluator` (its store and
 score tables first, live scoring for the rest) and remembers every answer.
 :func:`table_scorer` preloads a benchmark's whole population from the score tables, so a search
-over a scored space only looks numbers up. :class:`EnsembleScorer` ranks members over a fixed
-population (a rank needs one).
+over a scored space only looks numbers up. :class:`EnsembleScorer` ranks its members among the
+architectures asked together.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ class ProxyScorer(ABC):
     """Oriented proxy scores of architectures (higher predicts higher accuracy)."""
 
     name: str = ""
+    #: True where a score depends on the other architectures asked with it (a rank ensemble)
+    relative: bool = False
 
     @abstractmethod
     def score(self, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -46,9 +48,14 @@ class EvaluatorScorer(ProxyScorer):
         self._memo: dict[str, tuple[float, float]] = {}
         if preload:
             table = evaluator.score(list(preload), compute=False)
-            self._remember(table)
+            self.remember(table)
 
-    def _remember(self, table: Any) -> None:
+    def knows(self, identity: str) -> bool:
+        """Whether the architecture with this identity is answered without scoring."""
+        return identity in self._memo
+
+    def remember(self, table: Any) -> None:
+        """Keep this proxy's answers from an Evaluator result (error records are not kept)."""
         values, status = table.values[self.key], table.status[self.key]
         seconds = table.arch_seconds.get(self.key, np.zeros(len(values)))
         for identity, value, state, spent in zip(table.identities, values, status, seconds, strict=True):
@@ -65,7 +72,7 @@ class EvaluatorScorer(ProxyScorer):
         memo = self._memo
         unknown = {i: a for i, a in zip(identities, archs, strict=True) if i not in memo}
         if unknown:
-            self._remember(self.evaluator.score(list(unknown.values())))
+            self.remember(self.evaluator.score(list(unknown.values())))
             lost = [i for i in unknown if i not in memo]
             for identity in lost:  # an error record: undefined here, retried by a later search
                 memo[identity] = (np.nan, 0.0)
@@ -75,42 +82,47 @@ class EvaluatorScorer(ProxyScorer):
 
 
 class EnsembleScorer(ProxyScorer):
-    """The rank ensemble of ``members`` (log-rank by default) over ``population``: each member's
-    scores are ranked within the population, so architectures outside it have no score."""
+    """The rank ensemble of ``members`` (log-rank by default) among the architectures scored
+    together: each member's oriented scores are ranked within the set asked (a search's k
+    candidates, the N drawn for an arg-max, a warm-up pool), as someone who scored only those
+    would, so a choice never uses scores of architectures outside the set. Seconds: the
+    members' recorded seconds summed."""
 
     name = ENSEMBLE
+    relative = True
 
-    def __init__(self, members: Sequence[EvaluatorScorer], population: Sequence[Any], *,
-                 aggregation: str = "log_rank") -> None:
-        space = members[0].evaluator.space
-        raw, seconds = {}, np.zeros(len(population))
-        for member in members:
-            values, spent = member.score(population)
-            raw[member.key] = values  # already oriented
-            seconds += spent
-        combined = ensemble_scores(raw, [m.key for m in members], aggregation=aggregation,
-                                   higher_is_better=dict.fromkeys(raw, True))
-        self.members = [m.key for m in members]
-        self._space = space
-        self._memo = {space.identity(a): (float(v), float(s)) for a, v, s in zip(population, combined, seconds,
-                                                                                  strict=True)}
+    def __init__(self, members: Sequence[EvaluatorScorer], *, aggregation: str = "log_rank") -> None:
+        if not members:
+            raise ZeronasUserError("an ensemble needs at least one member proxy")
+        self.members = list(members)
+        self.aggregation = aggregation
 
     def score(self, archs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-        try:
-            pairs = [self._memo[self._space.identity(a)] for a in archs]
-        except KeyError as exc:
-            raise ZeronasUserError(f"architecture {exc.args[0]!r} is outside the population the ensemble ranks; "
-                                   "an ensemble scores a fixed population (a benchmark's)") from None
-        return (np.fromiter((p[0] for p in pairs), np.float64, len(pairs)),
-                np.fromiter((p[1] for p in pairs), np.float64, len(pairs)))
+        evaluator = self.members[0].evaluator
+        if all(m.evaluator is evaluator for m in self.members):
+            # one evaluator call scores every member, sharing their passes
+            identities = {evaluator.space.identity(a): a for a in archs}
+            unknown = [a for i, a in identities.items() if any(not m.knows(i) for m in self.members)]
+            if unknown:
+                table = evaluator.score(unknown)
+                for member in self.members:
+                    member.remember(table)
+        raw, seconds = {}, np.zeros(len(archs))
+        for member in self.members:
+            values, spent = member.score(archs)
+            raw[member.key] = values  # already oriented
+            seconds += spent
+        combined = ensemble_scores(raw, list(raw), aggregation=self.aggregation,
+                                   higher_is_better=dict.fromkeys(raw, True))
+        return combined, seconds
 
 
-def table_scorer(benchmark: Any, dataset: str, proxy: str, *, seed: int = 0, members: Sequence[str] = DEFAULT_MEMBERS,
+def table_scorer(benchmark: Any, dataset: str, proxy: Any, *, seed: int = 0, members: Sequence[str] = DEFAULT_MEMBERS,
                  tables: bool | str | os.PathLike[str] = True, data_dir: str | os.PathLike[str] | None = None,
                  require_complete: bool = True) -> ProxyScorer:
-    """A scorer for ``proxy`` (a proxy name or key, or ``"ensemble"``) over the whole population
-    of ``benchmark`` on ``dataset``, read from score tables (isomorphic cells share their class's
-    score). Unscored architectures raise an error naming the campaign to run
+    """A scorer for ``proxy`` (a proxy name, key or instance, or ``"ensemble"`` of ``members``) over the
+    whole population of ``benchmark`` on ``dataset``, read from score tables (isomorphic cells
+    share their class's score). Unscored architectures raise an error naming the campaign to run
     (``require_complete``), else they are scored live when a search first asks."""
     from zeronas.benchmarks import get_benchmark
     from zeronas.runner import Evaluator
@@ -122,26 +134,25 @@ def table_scorer(benchmark: Any, dataset: str, proxy: str, *, seed: int = 0, mem
                           share_classes=True, data_dir=data_dir, progress=False)
     scorers = [EvaluatorScorer(evaluator, name, preload=population) for name in names]
     short = [s.key for s in scorers if s.known < len(population)]
-    if short and (require_complete or proxy == ENSEMBLE):
+    if short and require_complete:
         counts = ", ".join(f"{s.key} {len(population) - s.known}" for s in scorers if s.key in short)
         raise ZeronasUserError(
             f"the score tables lack {benchmark.name} {dataset} seed {seed} scores ({counts} architectures); "
             f"score them first: zeronas campaign --benchmark {benchmark.name} --datasets {dataset} "
             f"--proxies {','.join(short)} --seeds {seed} --dedup (or score live: tables=False, --no-tables)")
-    if proxy == ENSEMBLE:
-        return EnsembleScorer(scorers, population)
-    return scorers[0]
+    return EnsembleScorer(scorers) if proxy == ENSEMBLE else scorers[0]
 
 
-def live_scorer(space: Any, dataset: str, proxy: str, *, seed: int = 0, store: Any = None,
-                executor: Any = None, data_dir: str | os.PathLike[str] | None = None) -> EvaluatorScorer:
+def live_scorer(space: Any, dataset: str, proxy: Any, *, seed: int = 0, store: Any = None,
+                executor: Any = None, data_dir: str | os.PathLike[str] | None = None,
+                members: Sequence[str] = DEFAULT_MEMBERS) -> ProxyScorer:
     """A scorer that scores each architecture live when a search first asks (``store``: keep the
-    scores, e.g. a JSON-lines store, so a killed search resumes without rescoring)."""
+    scores, e.g. a JSON-lines store, so a killed search resumes without rescoring); ``proxy``
+    may be ``"ensemble"`` of ``members``, all scored in one pass per architecture."""
     from zeronas.runner import Evaluator
 
-    if proxy == ENSEMBLE:
-        raise ZeronasUserError("the ensemble ranks a fixed, scored population; score it with zeronas campaign "
-                               "and read the tables, or pick one proxy for live scoring")
-    evaluator = Evaluator(space, dataset=dataset, proxies=[proxy], seed=seed, store=store, executor=executor,
+    names = list(members) if proxy == ENSEMBLE else [proxy]
+    evaluator = Evaluator(space, dataset=dataset, proxies=names, seed=seed, store=store, executor=executor,
                           data_dir=data_dir, progress=False)
-    return EvaluatorScorer(evaluator, proxy)
+    scorers = [EvaluatorScorer(evaluator, name) for name in names]
+    return EnsembleScorer(scorers) if proxy == ENSEMBLE else scorers[0]
