@@ -189,11 +189,11 @@ def test_list_searchers_shows_the_registry_and_the_protocol_defaults(capsys):
 def test_a_live_ensemble_scores_the_drawn_cells_without_tables():
     from zeronas.spaces.nb201 import count_parameters
 
-    result = run_search_experiment(algorithm="argmax", proxy="ensemble", members=("params",), budget=6, runs=2,
+    result = run_search_experiment(algorithm="argmax", proxy="ensemble", members=("params",), budget=40, runs=2,
                                    seed=3, tables=False)
     archs = BENCH.space.all_archs()
     for r, run in enumerate(result.runs):
-        draws = np.random.default_rng(3 + r).integers(0, len(archs), 6)
+        draws = np.random.default_rng(3 + r).integers(0, len(archs), 40)
         counts = [count_parameters(archs[i]) for i in draws]
         assert run["arch"] == str(archs[draws[int(np.argmax(counts))]])
 

@@ -180,7 +180,7 @@ def _prepare(config: SearchConfig, data_dir: str | os.PathLike[str] | None, scor
         state["scorer"] = scorer
     elif config.proxy is not None and config.tables is False:
         state["scorer"] = live_scorer(benchmark, config.dataset, config.proxy_instance(), seed=config.proxy_seed,
-                                      data_dir=data_dir)
+                                      members=config.members, data_dir=data_dir)
     elif config.proxy is not None:
         state["scorer"] = table_scorer(benchmark, config.dataset, config.proxy_instance(), seed=config.proxy_seed,
                                        members=config.members, tables=config.tables, data_dir=data_dir)
