@@ -778,8 +778,8 @@ def _cmd_search(args: argparse.Namespace) -> None:
         raise ZeronasUserError(f"--option configures --proxy {args.proxy}, not {', '.join(foreign)}")
     proxy_options = {key: value for _, key, value in args.option}
     config = SearchConfig(benchmark=args.benchmark, dataset=args.dataset, algorithm=args.algorithm, proxy=args.proxy,
-                          proxy_options=proxy_options, assist=args.assist, budget=args.budget, budget_unit=args.budget_unit, runs=args.runs,
-                          seed=args.seed, charge_proxy=args.charge_proxy,
+                          proxy_options=proxy_options, assist=args.assist, budget=args.budget,
+                          budget_unit=args.budget_unit, runs=args.runs, seed=args.seed, charge_proxy=args.charge_proxy,
                           cost_scale=args.cost_scale if args.cost_scale is not None else NB201_SEARCH_COST_SCALE,
                           algorithm_options=algorithm_options, tables=_tables_choice(args), workers=args.workers,
                           **members)

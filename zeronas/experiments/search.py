@@ -202,8 +202,8 @@ def _one_run(run: int) -> dict[str, Any]:
     proxy_seconds = trajectory.proxy_seconds[-1] if len(trajectory) else 0.0
     if not len(trajectory):  # the budget refused even the first evaluation
         return {"seed": run_seed, "arch": None, "fitness": float("nan"), "evaluations": 0, "train_seconds": 0.0,
-                "proxy_seconds": proxy_seconds, "trajectory": _digest(space, trajectory), "_archs": [], "_incumbents": np.zeros(0, dtype=np.int64),
-                "_cost": np.zeros(0)}
+                "proxy_seconds": proxy_seconds, "trajectory": _digest(space, trajectory), "_archs": [],
+                "_incumbents": np.zeros(0, dtype=np.int64), "_cost": np.zeros(0)}
     best = trajectory.best_index()
     return {"seed": run_seed, "arch": space.format(trajectory.archs[best]), "fitness": trajectory.fitness[best],
             "evaluations": len(trajectory), "train_seconds": float(np.sum(trajectory.train_seconds)),
@@ -320,13 +320,14 @@ def _argmax(config: SearchConfig, started: float) -> SearchResult:
     drawn_fitness = np.where(np.isfinite(drawn_fitness), drawn_fitness, -np.inf)
     oracle = draws[np.arange(len(draws)), np.argmax(drawn_fitness, axis=1)]
     search_truth = truth[config.dataset]
+    distinct = [np.unique(d, return_index=True) for d in draws]  # (cells, first position) of each run's draw
     # rank among the distinct cells drawn: 1 + those whose accuracy is higher
-    ranks = [1 + int(np.sum(search_truth[np.unique(d)] > search_truth[c])) for d, c in zip(draws, chosen, strict=True)]
-    first = [np.unique(d, return_index=True)[1] for d in draws]  # each distinct cell's seconds counted once
+    ranks = [1 + int(np.sum(search_truth[cells] > search_truth[c])) for (cells, _), c in zip(distinct, chosen,
+                                                                                             strict=True)]
     runs = [{"seed": config.seed + r if n else None, "arch": benchmark.space.format(population[int(c)]),
              "score": float(drawn_raw[r, pick[r]]), "rank_in_sample": ranks[r],
              "all_nan": bool(np.all(drawn_scores[r] == -np.inf)),
-             "proxy_seconds": float(drawn_seconds[r, first[r]].sum()),
+             "proxy_seconds": float(drawn_seconds[r, distinct[r][1]].sum()),  # each distinct cell once
              "test": {ds: float(truth[ds][c]) for ds in datasets}} for r, c in enumerate(chosen)]
     final = {ds: mean_with_interval(truth[ds][chosen]) for ds in datasets}
     cost = {"architectures": n or len(population),
