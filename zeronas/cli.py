@@ -813,7 +813,9 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:  #
 
 def main(argv: Sequence[str] | None = None) -> int:
     from zeronas.runner.executors.base import raise_interrupted
+    from zeronas.runner.executors.worker_process import retain_freed_memory
 
+    retain_freed_memory()  # the command scores in this process too (one worker, live search)
     warnings.formatwarning = _one_line_warning
     parser = _build_parser()
     # SIGTERM (timeout, kill, a batch scheduler) unwinds like Ctrl-C for the whole command, so

@@ -3,8 +3,9 @@
 Each worker has its own inbox, so the parent sends a :class:`ScoringContext` (the data
 batches, by value) to a worker the first time it gives it a job of that context, and
 afterwards sends only architectures. Jobs go to whichever worker is free, one or two at a
-time, so slow networks do not hold up a queue. Workers run one torch thread each: for
-networks this small that is the fastest use of a multi-core machine.
+time, so slow networks do not hold up a queue. Workers run one torch thread each (for
+networks this small that is the fastest use of a multi-core machine) and keep freed memory
+(see :mod:`~zeronas.runner.executors.worker_process`).
 
 Stopping. Workers ignore SIGINT (a terminal's Ctrl-C reaches the whole process group; the
 parent decides, see :mod:`zeronas.runner.executors.base`) and leave by themselves within a
@@ -28,6 +29,7 @@ from typing import Any
 
 from zeronas.errors import ZeronasUserError
 from zeronas.runner.executors.base import Executor
+from zeronas.runner.executors.worker_process import prepare_scoring_process
 from zeronas.runner.task import Job, ScoringContext, run_job
 
 _IN_FLIGHT_PER_WORKER = 2  # one running, one waiting: no idle gap between jobs
@@ -57,9 +59,7 @@ def _worker_main(inbox: Any, outbox: Any, parent_pid: int | None = None) -> None
     if parent_pid is not None:
         _watch_parent(parent_pid)
 
-    import torch
-
-    torch.set_num_threads(1)
+    prepare_scoring_process()
     contexts: dict[str, ScoringContext] = {}
     while True:
         message = inbox.get()

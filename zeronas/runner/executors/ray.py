@@ -3,7 +3,8 @@
 Each task scores a chunk of jobs, so a task's overhead (a few milliseconds) is spread over
 several networks. A context's data goes to the object store once (``ray.put`` per context
 token); each worker process fetches it on its first task of that context and keeps it, as a
-worker of the local pool does. Workers run one torch thread each and import zeronas from
+worker of the local pool does. Workers run one torch thread each, keep freed memory as pool
+workers do, and import zeronas from
 their own environment: no ``runtime_env`` is shipped.
 
 Failures. A task lost with its worker or node is retried by Ray (``max_retries``); one that
@@ -28,6 +29,7 @@ from typing import Any
 
 from zeronas.errors import ZeronasUserError, one_line
 from zeronas.runner.executors.base import Executor
+from zeronas.runner.executors.worker_process import prepare_scoring_process
 from zeronas.runner.task import Job, ScoringContext, run_job
 
 _WAIT_SECONDS = 1.0  # ray.wait returns this often, so a signal is handled promptly
@@ -59,11 +61,10 @@ def _score_chunk(token: str, context_box: list[Any], jobs: list[Job]) -> Outcome
     data for every task: a worker does it once per context.
     """
     import ray
-    import torch
 
-    torch.set_num_threads(1)
     context = _worker_contexts.get(token)
     if context is None:
+        prepare_scoring_process()
         context = ray.get(context_box[0])
         _worker_contexts.clear()
         _worker_contexts[token] = context
