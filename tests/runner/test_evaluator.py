@@ -142,3 +142,36 @@ except RuntimeError as exc:
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert "raised:" in out.stdout and "died" in out.stdout, out.stderr[-2000:]
+
+
+def test_a_zero_cost_nas_measure_takes_the_batch_size_it_is_given():
+    import torch
+
+    import zeronas
+    from zeronas.data import get_dataset, load_batch
+    from zeronas.proxies.jacob_cov import JacobCov
+    from zeronas.proxies.snip import Snip
+    from zeronas.spaces import get_space
+
+    proxies = [Snip(), Snip(batch_size=128), JacobCov(batch_size=128)]
+    table = Evaluator("nb201", dataset="cifar10", proxies=proxies, progress=False).score(CELLS[:1])
+    assert table.keys() == ["snip", "snip[batch_size=128]", "jacob_cov[batch_size=128]"]
+    # oracle: the default-option proxies on zero-cost-nas' batch drawn at 128 images, network seeded as a job does
+    batch = load_batch("cifar10", batch_size=128, seed=0, normalization="zero_cost_nas", augment=True)
+    assert len(batch.inputs) == 128
+    space = get_space("nb201")
+    torch.manual_seed(0)
+    model = space.build(space.parse(CELLS[0]), get_dataset("cifar10"))
+    expected = zeronas.score(model, batch.inputs, batch.targets, proxies=["snip", "jacob_cov"], seed=0)
+    assert table["snip[batch_size=128]"][0] == pytest.approx(expected["snip"], rel=1e-6)
+    assert table["jacob_cov[batch_size=128]"][0] == pytest.approx(expected["jacob_cov"], rel=1e-6)
+    assert table["snip"][0] != pytest.approx(expected["snip"], rel=1e-3)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2.5, True, "64"])
+def test_a_bad_batch_size_is_a_one_line_error(size):
+    from zeronas.errors import ZeronasUserError
+    from zeronas.proxies.grad_norm import GradNorm
+
+    with pytest.raises(ZeronasUserError, match="batch_size must be an integer of at least 2"):
+        GradNorm(batch_size=size)

@@ -29,7 +29,7 @@ from zeronas.errors import ZeronasUserError
 from zeronas.proxies._base import Proxy
 from zeronas.proxies._model_copy import train_copy, weight_layers
 from zeronas.proxies._registry import register_proxy
-from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH
+from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH, zero_cost_nas_batch
 
 REDUCTIONS = ("official", "channel")
 
@@ -44,10 +44,12 @@ class Fisher(Proxy):
     needs_gradients = True
     data = ZERO_COST_NAS_BATCH
 
-    def __init__(self, *, reduction: str = "official") -> None:
+    def __init__(self, *, reduction: str = "official", batch_size: int = 64) -> None:
         if reduction not in REDUCTIONS:
             raise ZeronasUserError(f"fisher reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
         self.reduction = reduction
+        self.batch_size = batch_size
+        self.data = zero_cost_nas_batch(batch_size)
 
     def compute(self, model, inputs, targets):
         work = train_copy(model)

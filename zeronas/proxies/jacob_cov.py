@@ -3,7 +3,7 @@
 Input Jacobians J (one row per sample: the gradient of the sum of that sample's outputs w.r.t.
 its input, from one batch forward in training mode); C = correlation matrix of the rows;
 score = -sum over eigenvalues v of C of [log(v + 1e-5) + 1 / (v + 1e-5)]. One batch of 64
-augmented training images; labels unused. Higher is better.
+augmented training images (option ``batch_size``); labels unused. Higher is better.
 
 Stable equivalent: C is symmetric, so its eigenvalues come from ``eigvalsh`` in float64 (the
 official ``np.linalg.eig`` can return complex or negative rounding noise). A sample whose
@@ -18,7 +18,7 @@ import torch
 from zeronas.proxies._base import IntermediateProxy, UndefinedScore
 from zeronas.proxies._intermediates import InputJacobian
 from zeronas.proxies._registry import register_proxy
-from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH
+from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH, zero_cost_nas_batch
 
 EPSILON = 1e-5
 
@@ -36,6 +36,10 @@ class JacobCov(IntermediateProxy):
     needs_gradients = True
     data = ZERO_COST_NAS_BATCH
     intermediate = InputJacobian
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self.data = zero_cost_nas_batch(batch_size)
 
     def compute_from(self, value, model, inputs, targets):
         jacobian, _ = value

@@ -3,7 +3,8 @@
 zero-cost-nas ``measures/snip.py`` multiplies every Conv/Linear weight by a mask of ones and sums
 |dL/dmask|; at mask = 1 this is exactly |W * dL/dW| (autograd multiplies the same dL/dW by W),
 which is what is computed here, from the weight gradients shared with grad_norm and plain. One
-batch (64 augmented training images), training-mode copy, mean cross-entropy. Higher is better.
+batch (64 augmented training images; option ``batch_size``), training-mode copy, mean
+cross-entropy. Higher is better.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from zeronas.proxies._base import IntermediateProxy
 from zeronas.proxies._intermediates import BatchWeightGradients
 from zeronas.proxies._registry import register_proxy
-from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH
+from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH, zero_cost_nas_batch
 
 
 @register_proxy
@@ -23,6 +24,10 @@ class Snip(IntermediateProxy):
     needs_gradients = True
     data = ZERO_COST_NAS_BATCH
     intermediate = BatchWeightGradients
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self.data = zero_cost_nas_batch(batch_size)
 
     def compute_from(self, value, model, inputs, targets):
         return float(sum((w * g).abs().double().sum() for w, g in value))
