@@ -1,6 +1,6 @@
 """Per-cell agreement of zeronas' NAS-Bench-101 scores with NASLib's precomputed ones.
 
-NASLib's 500-spec file holds params, flops, synflow, snip and grad_norm for 292 distinct
+NASLib's 500-spec file holds params, flops, synflow, snip, grad_norm and jacov for 292 distinct
 cells (its repeats: the mean per cell). This scores the same cells with zeronas (CIFAR-10,
 seed 0, each proxy's recipe batch; resumable through ``--results``) and prints the Spearman
 rho between the two per proxy, with the ground truth's rho for each side.
@@ -20,7 +20,8 @@ from zeronas.benchmarks import get_benchmark
 from zeronas.data.nb101_tables import load_nb101_naslib
 from zeronas.runner import Evaluator, ResultStore, make_executor
 
-PROXIES = ("params", "flops", "synflow", "snip", "grad_norm")
+PROXIES = ("params", "flops", "synflow", "snip", "grad_norm", "jacob_cov")
+NASLIB_COLUMN = {"jacob_cov": "jacov"}  # NASLib's name where it differs
 
 
 def main() -> None:
@@ -48,7 +49,7 @@ def main() -> None:
     print(f"{len(cells)} distinct NB101 cells of NASLib's 500-spec file")
     print(f"{'proxy':<12}{'rho vs NASLib':>15}{'zeronas rho acc':>17}{'NASLib rho acc':>16}{'nan':>5}")
     for proxy in proxies:
-        theirs = np.array([np.mean(naslib.column(proxy)[r]) for r in rows.values()])
+        theirs = np.array([np.mean(naslib.column(NASLIB_COLUMN.get(proxy, proxy))[r]) for r in rows.values()])
         ours = table[proxy]
         keep = np.isfinite(ours)
         agreement = stats.spearmanr(ours[keep], theirs[keep]).statistic

@@ -18,25 +18,20 @@ import torch
 from zeronas.proxies._base import IntermediateProxy, UndefinedScore
 from zeronas.proxies._intermediates import InputJacobian
 from zeronas.proxies._registry import register_proxy
-from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH, zero_cost_nas_batch
+from zeronas.proxies.grad_norm import ZeroCostNasBatchOption
 from zeronas.proxies.jacob_cov import correlation_matrix
 
 EPSILON = 1e-5
 
 
 @register_proxy
-class EpeNas(IntermediateProxy):
+class EpeNas(ZeroCostNasBatchOption, IntermediateProxy):
     """Class-wise Jacobian-correlation score; higher is better."""
 
     name = "epe_nas"
     needs_labels = True
     needs_gradients = True
-    data = ZERO_COST_NAS_BATCH
     intermediate = InputJacobian
-
-    def __init__(self, *, batch_size: int = 64) -> None:
-        self.batch_size = batch_size
-        self.data = zero_cost_nas_batch(batch_size)
 
     def compute_from(self, value, model, inputs, targets):
         jacobian, n_outputs = value

@@ -29,20 +29,19 @@ from zeronas.errors import ZeronasUserError
 from zeronas.proxies._base import Proxy
 from zeronas.proxies._model_copy import train_copy, weight_layers
 from zeronas.proxies._registry import register_proxy
-from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH, zero_cost_nas_batch
+from zeronas.proxies.grad_norm import ZeroCostNasBatchOption, zero_cost_nas_batch
 
 REDUCTIONS = ("official", "channel")
 
 
 @register_proxy
-class Fisher(Proxy):
+class Fisher(ZeroCostNasBatchOption, Proxy):
     """Sum of the channel saliencies 0.5 * mean_n (sum_positions a * dL/da)^2; higher is better."""
 
     name = "fisher"
     version = "2"
     needs_labels = True
     needs_gradients = True
-    data = ZERO_COST_NAS_BATCH
 
     def __init__(self, *, reduction: str = "official", batch_size: int = 64) -> None:
         if reduction not in REDUCTIONS:

@@ -32,19 +32,24 @@ def zero_cost_nas_batch(batch_size: int) -> DataRecipe:
     return replace(ZERO_COST_NAS_BATCH, batch_size=batch_size)
 
 
+class ZeroCostNasBatchOption:
+    """Mixin of zero-cost-nas' measures: their batch, with its size as the option ``batch_size``."""
+
+    data = ZERO_COST_NAS_BATCH
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self.data = zero_cost_nas_batch(batch_size)
+
+
 @register_proxy
-class GradNorm(IntermediateProxy):
+class GradNorm(ZeroCostNasBatchOption, IntermediateProxy):
     """Sum over layers of ||dL/dW||_2; higher is better."""
 
     name = "grad_norm"
     needs_labels = True
     needs_gradients = True
-    data = ZERO_COST_NAS_BATCH
     intermediate = BatchWeightGradients
-
-    def __init__(self, *, batch_size: int = 64) -> None:
-        self.batch_size = batch_size
-        self.data = zero_cost_nas_batch(batch_size)
 
     def compute_from(self, value, model, inputs, targets):
         return float(sum(torch.linalg.vector_norm(g).double() for _, g in value))

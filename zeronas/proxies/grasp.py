@@ -16,21 +16,16 @@ import torch.nn.functional as F
 from zeronas.proxies._base import Proxy
 from zeronas.proxies._model_copy import train_copy, weight_layers
 from zeronas.proxies._registry import register_proxy
-from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH, zero_cost_nas_batch
+from zeronas.proxies.grad_norm import ZeroCostNasBatchOption
 
 
 @register_proxy
-class Grasp(Proxy):
+class Grasp(ZeroCostNasBatchOption, Proxy):
     """Sum of -W * (H g) over Conv/Linear weights; higher is better."""
 
     name = "grasp"
     needs_labels = True
     needs_gradients = True
-    data = ZERO_COST_NAS_BATCH
-
-    def __init__(self, *, batch_size: int = 64) -> None:
-        self.batch_size = batch_size
-        self.data = zero_cost_nas_batch(batch_size)
 
     def compute(self, model, inputs, targets):
         work = train_copy(model)

@@ -18,7 +18,7 @@ import torch
 from zeronas.proxies._base import IntermediateProxy, UndefinedScore
 from zeronas.proxies._intermediates import InputJacobian
 from zeronas.proxies._registry import register_proxy
-from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH, zero_cost_nas_batch
+from zeronas.proxies.grad_norm import ZeroCostNasBatchOption
 
 EPSILON = 1e-5
 
@@ -29,17 +29,12 @@ def correlation_matrix(rows: torch.Tensor) -> torch.Tensor:
 
 
 @register_proxy
-class JacobCov(IntermediateProxy):
+class JacobCov(ZeroCostNasBatchOption, IntermediateProxy):
     """-sum[log(v + k) + 1/(v + k)] over eigenvalues of the Jacobian correlation; higher is better."""
 
     name = "jacob_cov"
     needs_gradients = True
-    data = ZERO_COST_NAS_BATCH
     intermediate = InputJacobian
-
-    def __init__(self, *, batch_size: int = 64) -> None:
-        self.batch_size = batch_size
-        self.data = zero_cost_nas_batch(batch_size)
 
     def compute_from(self, value, model, inputs, targets):
         jacobian, _ = value

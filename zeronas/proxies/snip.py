@@ -12,22 +12,17 @@ from __future__ import annotations
 from zeronas.proxies._base import IntermediateProxy
 from zeronas.proxies._intermediates import BatchWeightGradients
 from zeronas.proxies._registry import register_proxy
-from zeronas.proxies.grad_norm import ZERO_COST_NAS_BATCH, zero_cost_nas_batch
+from zeronas.proxies.grad_norm import ZeroCostNasBatchOption
 
 
 @register_proxy
-class Snip(IntermediateProxy):
+class Snip(ZeroCostNasBatchOption, IntermediateProxy):
     """Sum of |W * dL/dW| over Conv/Linear weights; higher is better."""
 
     name = "snip"
     needs_labels = True
     needs_gradients = True
-    data = ZERO_COST_NAS_BATCH
     intermediate = BatchWeightGradients
-
-    def __init__(self, *, batch_size: int = 64) -> None:
-        self.batch_size = batch_size
-        self.data = zero_cost_nas_batch(batch_size)
 
     def compute_from(self, value, model, inputs, targets):
         return float(sum((w * g).abs().double().sum() for w, g in value))
