@@ -4,7 +4,7 @@ The scores come from a campaign (resumable; its cells go in a seeded random orde
 done at any moment is a random subset of the population)::
 
     zeronas campaign --benchmark nb101 --datasets cifar10 --seeds 0 --workers 2 --out zeronas/tables \
-        --proxies gradsign,gradalign,epsinas,synflow,naswot,meco,jacob_cov,snip,params,flops
+        --proxies gradsign,gradalign,epsinas,synflow,naswot,meco,jacob_cov,snip,grad_norm,params,flops
     python benchmarks/nb101_all_cells.py [--tables zeronas/tables] [--json out.json]
 
 It correlates the cells that every proxy has scored (oriented Spearman and Kendall with
@@ -24,7 +24,7 @@ from zeronas.campaign import load_scores
 from zeronas.runner import Evaluator
 
 PROXIES = ("gradsign", "gradalign", "epsinas", "synflow", "naswot", "meco", "jacob_cov", "snip",
-           "params", "flops")
+           "grad_norm", "params", "flops")
 # Published NB101 rank correlations over all 423,624 cells, as published: epsinas' own notebook
 # (rho / tau, raw sign); zero-cost-nas' notebook prints |rho| only (batch 256, see the README),
 # and the proxy facts give the sign of snip and grad_norm (negative) from ZiCo's Fig. 3.
