@@ -13,7 +13,6 @@ from dataclasses import replace
 import torch
 
 from zeronas.errors import ZeronasUserError
-
 from zeronas.proxies._base import DataRecipe, IntermediateProxy
 from zeronas.proxies._intermediates import BatchWeightGradients
 from zeronas.proxies._registry import register_proxy
