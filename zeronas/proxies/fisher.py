@@ -29,7 +29,7 @@ from zeronas.errors import ZeronasUserError
 from zeronas.proxies._base import Proxy
 from zeronas.proxies._model_copy import train_copy, weight_layers
 from zeronas.proxies._registry import register_proxy
-from zeronas.proxies.grad_norm import ZeroCostNasBatchOption, zero_cost_nas_batch
+from zeronas.proxies.grad_norm import ZeroCostNasBatchOption
 
 REDUCTIONS = ("official", "channel")
 
@@ -47,8 +47,7 @@ class Fisher(ZeroCostNasBatchOption, Proxy):
         if reduction not in REDUCTIONS:
             raise ZeronasUserError(f"fisher reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
         self.reduction = reduction
-        self.batch_size = batch_size
-        self.data = zero_cost_nas_batch(batch_size)
+        super().__init__(batch_size=batch_size)
 
     def compute(self, model, inputs, targets):
         work = train_copy(model)
