@@ -120,28 +120,99 @@ def test_a_user_error_in_a_worker_reaches_the_caller_as_itself():
                   progress=False).score(CELLS)
 
 
-@pytest.mark.slow
-def test_a_pool_whose_worker_died_raises_instead_of_hanging():
+_DYING_WORKER_SCRIPT = """
+import os, signal, sys, warnings
+from pathlib import Path
+import numpy as np
+from zeronas.proxies import Proxy
+from zeronas.runner import Evaluator, LocalPoolExecutor, MemoryStore
+
+CELLS = {cells!r}
+MARKERS = Path(sys.argv[1])
+
+
+class CountingStore(MemoryStore):
+    \"\"\"Keeps every record it is given, duplicates included, besides storing them.\"\"\"
+
+    def __init__(self):
+        self.given = []
+        super().__init__()
+
+    def add_many(self, records):
+        records = list(records)
+        self.given.extend((r["arch"], r["proxy"]) for r in records)
+        return super().add_many(records)
+
+
+class KillsItsWorker(Proxy):
+    \"\"\"The parameter count; the first ``deaths`` times it meets a network, it SIGKILLs its process.\"\"\"
+
+    name = "kills_its_worker"
+
+    def __init__(self, *, deaths=1):
+        self.deaths = deaths
+
+    def compute(self, model, inputs, targets):
+        n = sum(p.numel() for p in model.parameters())
+        seen = len(list(MARKERS.glob(f"{{n}}-*")))
+        if seen < self.deaths:
+            (MARKERS / f"{{n}}-{{seen}}").touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return float(n)
+
+
+if __name__ == "__main__":
+    deaths, retries = int(sys.argv[2]), int(sys.argv[3])
+    store = CountingStore()
+    with LocalPoolExecutor(2, max_retries=retries) as pool, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Evaluator("nb201", dataset="cifar10", proxies=["params"], executor=pool, progress=False).score(CELLS[:1])
+        os.kill(pool.pids[0], signal.SIGKILL)  # an idle worker dies between two runs
+        try:
+            table = Evaluator("nb201", dataset="cifar10", proxies=["params", KillsItsWorker(deaths=deaths)],
+                              store=store, executor=pool, progress=False).score(CELLS)
+            print("scores", table["kills_its_worker"].tolist(), table["params"].tolist())
+        except RuntimeError as exc:
+            print("raised:", exc)
+        print("replaced", pool.workers_replaced)
+        print("warnings", sum("resubmitted" in str(w.message) for w in caught))
+    print("records", len(store.given), len(set(store.given)))
+"""
+
+
+def _run_dying_worker_script(tmp_path, deaths: int, retries: int) -> str:
     import subprocess
     import sys
 
-    script = """
-import os, signal, sys
-import numpy as np
-from zeronas.runner import Evaluator, LocalPoolExecutor
-from zeronas.proxies.linear_regions import LinearRegions
-cells = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"]
-pool = LocalPoolExecutor(1)
-Evaluator("nb201", dataset="cifar10", proxies=["params"], executor=pool, progress=False).score(cells)
-os.kill(pool._processes[0].pid, signal.SIGKILL)
-pool._processes[0].join()
-try:  # a context of 12 MB (1,000 images) fills the dead worker's pipe
-    Evaluator("nb201", dataset="cifar10", proxies=[LinearRegions()], executor=pool, progress=False).score(cells)
-except RuntimeError as exc:
-    print("raised:", exc)
-"""
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert "raised:" in out.stdout and "died" in out.stdout, out.stderr[-2000:]
+    script = tmp_path / "dying_worker.py"
+    script.write_text(_DYING_WORKER_SCRIPT.format(cells=CELLS))
+    (tmp_path / "markers").mkdir()
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "markers"), str(deaths), str(retries)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+@pytest.mark.slow
+def test_a_pool_replaces_dead_workers_and_resubmits_their_jobs(tmp_path):
+    # Each network kills its worker once (and an idle worker is killed before the run): every
+    # job is resubmitted, and every score arrives exactly once, equal to the serial one.
+    # The idle worker's death counts against the first job sent to it, hence 2 retries.
+    out = _run_dying_worker_script(tmp_path, deaths=1, retries=2)
+    params = Evaluator("nb201", dataset="cifar10", proxies=["params"], progress=False).score(CELLS)["params"]
+    networks = len(set(params.tolist()))  # a network is told apart by its parameter count
+    assert networks >= 2 and len(list((tmp_path / "markers").iterdir())) == networks
+    counts = [float(round(p * 1e6)) for p in params]  # params is in millions
+    assert f"scores {counts} {params.tolist()}" in out, out
+    assert f"replaced {1 + networks}" in out and f"warnings {1 + networks}" in out, out
+    assert f"records {2 * len(CELLS)} {2 * len(CELLS)}" in out, out
+
+
+@pytest.mark.slow
+def test_a_job_that_keeps_killing_its_worker_raises_after_max_retries(tmp_path):
+    out = _run_dying_worker_script(tmp_path, deaths=99, retries=1)
+    assert "raised: a scoring worker died (killed by SIGKILL" in out, out
+    assert "which has now lost 2 workers; rerun to resume" in out, out
 
 
 def test_a_zero_cost_nas_measure_takes_the_batch_size_it_is_given():

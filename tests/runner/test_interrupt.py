@@ -152,7 +152,7 @@ class _SignallingStore(MemoryStore):
     def add_many(self, records):
         records = list(records)
         if records and self.writes == 1:
-            self.workers = {p.pid: _stat(p.pid)[2] for p in self.pool._processes}
+            self.workers = {pid: _stat(pid)[2] for pid in self.pool.pids}
             signal.raise_signal(signal.SIGTERM)
         self.writes += bool(records)
         return super().add_many(records)
