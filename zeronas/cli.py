@@ -163,7 +163,7 @@ output:
       "status": {"<proxy key>": "ok" | "nan" | "error", ...},
       "reason": {"<proxy key>": "why it is NaN", ...}}, ...]
   "status" has every proxy key; "reason" only the keys whose status is not ok. An undefined
-  value is NaN (JSON extension, as Python's json module reads and writes it).
+  value is null (strict JSON).
 
 your own model:
   zeronas score --model my_models:make_net --proxies gradsign,epsinas
@@ -187,7 +187,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     parser.add_argument("--version", action="version", version=f"zeronas {__version__}")
-    p_list = sub.add_parser("list", help="list the registered proxies (or benchmarks)",
+    p_list = sub.add_parser("list", help="list the registered proxies (or benchmarks, or search algorithms)",
                             description="List the registered proxies: orientation, what each needs, its batch "
                                         "('–': data-free, reads no image), a one-line description and its options "
                                         "with their defaults.")
