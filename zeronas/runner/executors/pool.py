@@ -234,9 +234,9 @@ class LocalPoolExecutor(Executor):
                 raise RuntimeError(f"a scoring worker died ({how}) on {jobs[running].arch}, which has now lost "
                                    f"{lost[running]} workers; rerun to resume, with fewer --workers if memory ran out")
         pending.extend(reversed(held))  # next in line, in their order
-        if held:
-            warnings.warn(f"a scoring worker died ({how}); started a new one and resubmitted {len(held)} job(s)",
-                          RuntimeWarning, stacklevel=2)
+        if held:  # naming the network also keeps Python from showing only the first of equal warnings
+            warnings.warn(f"a scoring worker died ({how}) on {jobs[held[0]].arch}; started a new one and "
+                          f"resubmitted {len(held)} job(s)", RuntimeWarning, stacklevel=2)
 
     def _finished(self, jobs: Sequence[Job]) -> list[tuple[Job, list[dict[str, Any]]]]:
         """The results of in-flight jobs already waiting in the pipes."""
