@@ -246,3 +246,11 @@ def test_a_bad_batch_size_is_a_one_line_error(size):
 
     with pytest.raises(ZeronasUserError, match="batch_size must be an integer of at least 2"):
         GradNorm(batch_size=size)
+
+
+@pytest.mark.parametrize("retries", [-1, 1.5, True, "3"])
+def test_a_bad_max_retries_is_a_one_line_error(retries):
+    from zeronas.errors import ZeronasUserError
+
+    with pytest.raises(ZeronasUserError, match="max_retries must be an integer of 0 or more"):
+        LocalPoolExecutor(2, max_retries=retries)
