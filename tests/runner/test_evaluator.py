@@ -123,7 +123,6 @@ def test_a_user_error_in_a_worker_reaches_the_caller_as_itself():
 _DYING_WORKER_SCRIPT = """
 import os, signal, sys, warnings
 from pathlib import Path
-import numpy as np
 from zeronas.proxies import Proxy
 from zeronas.runner import Evaluator, LocalPoolExecutor, MemoryStore
 
@@ -195,7 +194,8 @@ def _run_dying_worker_script(tmp_path, deaths: int, retries: int) -> str:
 
 @pytest.mark.slow
 def test_a_pool_replaces_dead_workers_and_resubmits_their_jobs(tmp_path):
-    # Each network kills its worker once (and an idle worker is killed before the run): every
+    # Each network kills its worker once (and an idle worker is killed before the run, so the
+    # run's 1.5 MB context fills a dead worker's pipe, which must not hang the pool): every
     # job is resubmitted, and every score arrives exactly once, equal to the serial one.
     # The idle worker's death counts against the first job sent to it, hence 2 retries.
     out = _run_dying_worker_script(tmp_path, deaths=1, retries=2)
