@@ -227,16 +227,17 @@ class LocalPoolExecutor(Executor):
         dead.process.close()
         self._pool[i] = self._spawn()  # before raising, so that _stop finds a consistent pool
         self.workers_replaced += 1
-        if held:
-            running = held[0]  # the job it was running; the others only waited behind it
-            lost[running] += 1
-            if lost[running] > self.max_retries:
-                raise RuntimeError(f"a scoring worker died ({how}) on {jobs[running].arch}, which has now lost "
-                                   f"{lost[running]} workers; rerun to resume, with fewer --workers if memory ran out")
+        if not held:
+            return
+        running = held[0]  # the job it was running; the others only waited behind it
+        lost[running] += 1
+        if lost[running] > self.max_retries:
+            raise RuntimeError(f"a scoring worker died ({how}) on {jobs[running].arch}, which has now lost "
+                               f"{lost[running]} workers; rerun to resume, with fewer --workers if memory ran out")
         pending.extend(reversed(held))  # next in line, in their order
-        if held:  # naming the network also keeps Python from showing only the first of equal warnings
-            warnings.warn(f"a scoring worker died ({how}) on {jobs[held[0]].arch}; started a new one and "
-                          f"resubmitted {len(held)} job(s)", RuntimeWarning, stacklevel=2)
+        # Naming the network also keeps Python from showing only the first of equal warnings.
+        warnings.warn(f"a scoring worker died ({how}) on {jobs[running].arch}; started a new one and "
+                      f"resubmitted {len(held)} job(s)", RuntimeWarning, stacklevel=2)
 
     def _finished(self, jobs: Sequence[Job]) -> list[tuple[Job, list[dict[str, Any]]]]:
         """The results of in-flight jobs already waiting in the pipes."""
