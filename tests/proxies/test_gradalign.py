@@ -22,9 +22,10 @@ def _oracle(grads, aggregation, ridge):
         if not norms.any():  # an unused layer: every cosine is 0
             gram += len(g) * np.log(ridge)
             continue
-        mean = g.mean(0)
-        align += np.mean([gi @ mean / (ni * np.linalg.norm(mean)) for gi, ni in zip(g, norms)])
-        cos = (g @ g.T) / np.outer(norms, norms)
+        mean = g.mean(0)  # a zero row has cosine 0 with everything
+        align += np.mean([gi @ mean / (ni * np.linalg.norm(mean)) if ni else 0.0 for gi, ni in zip(g, norms)])
+        outer = np.outer(norms, norms)
+        cos = np.divide(g @ g.T, outer, out=np.zeros_like(outer), where=outer > 0)
         gram += np.linalg.slogdet(cos + ridge * np.eye(len(g)))[1]
     return align, gram
 
@@ -63,3 +64,24 @@ def test_orthogonal_samples_maximise_the_gram_determinant():
     y = torch.tensor([0, 1, 0, 1])
     got = zeronas.score(model, x, y, ["gradalign_gram"], gradalign_gram={"ridge": 0.01})
     assert got["gradalign_gram"] == pytest.approx(4 * np.log(1.01), abs=1e-5)  # float32 unit vectors
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-20, 1e20])
+def test_consumers_match_float64_cosines_at_any_gradient_scale(scale):
+    # Cosines do not depend on each row's scale. Rows of 1e-20 (squares underflow float32) or
+    # 1e20 (squares overflow) take the normalise-first path and must give the same scores; a
+    # zero row has cosine 0 with everything. Three chunks of unequal size exercise the blocks.
+    from zeronas.proxies.gradalign import _GramLogDet, _MeanDirectionAlignment
+
+    gen = torch.Generator().manual_seed(0)
+    grads = {"a": torch.randn(11, 3, 4, generator=gen), "b": torch.randn(11, 7, generator=gen)}
+    grads["a"][4] = 0.0
+    grads["b"][:, 2] += 3.0  # a common direction, so the alignment is far from 0
+    align, gram = _oracle(grads, "per_tensor", 1e-3)
+    scaled = {k: v * scale for k, v in grads.items()}
+    consumers = [_MeanDirectionAlignment("per_tensor"), _GramLogDet("per_tensor", 1e-3)]
+    for start, stop in ((0, 4), (4, 8), (8, 11)):
+        for consumer in consumers:
+            consumer.update({k: v[start:stop] for k, v in scaled.items()})
+    assert consumers[0].result() == pytest.approx(align, rel=1e-5)
+    assert consumers[1].result() == pytest.approx(gram, rel=1e-5)
