@@ -125,6 +125,34 @@ def _per_sample_form(module: _BatchNorm, args: tuple[torch.Tensor, ...], output:
     return F.instance_norm(x, weight=module.weight, bias=module.bias, eps=module.eps)
 
 
+def _single_valued_batchnorms(work: nn.Module, batchnorms: dict[_BatchNorm, str], probe: torch.Tensor) -> bool:
+    """Whether some BatchNorm of ``work`` sees one value per channel and sample (input ``(N, C)``).
+
+    Decided from shapes in a forward of two samples (at most), a small fraction of the cost of
+    the full-batch forward that recording the statistics needs; most CNNs have no such layer.
+    """
+    found = []
+
+    def check(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        x = args[0]
+        if x.numel() == x.shape[0] * x.shape[1]:
+            found.append(module)
+
+    modes = {module: module.training for module in batchnorms}
+    hooks = [module.register_forward_hook(check) for module in batchnorms]
+    try:
+        for module in batchnorms:
+            module.train()
+        with torch.no_grad():
+            work(probe)
+    finally:
+        for h in hooks:
+            h.remove()
+        for module, training in modes.items():
+            module.train(training)
+    return bool(found)
+
+
 def use_batch_statistics_where_single_valued(work: nn.Module, inputs: torch.Tensor) -> list[str]:
     """Freeze the BatchNorms of ``work`` that would see one value per channel in a single-sample pass.
 
@@ -135,7 +163,7 @@ def use_batch_statistics_where_single_valued(work: nn.Module, inputs: torch.Tens
     ``work`` must be a working copy: it is modified in place.
     """
     batchnorms = {module: name for name, module in work.named_modules() if isinstance(module, _BatchNorm)}
-    if not batchnorms:
+    if not batchnorms or not _single_valued_batchnorms(work, batchnorms, inputs[:2]):
         return []
     statistics: dict[_BatchNorm, tuple[torch.Tensor, torch.Tensor]] = {}
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from zeronas.data.datasets import DatasetSpec, get_dataset
@@ -97,6 +98,31 @@ class Zero(nn.Module):
         return x.mul(0.0)
 
 
+@lru_cache(maxsize=16)
+def _window_counts(height: int, width: int) -> torch.Tensor:
+    """In-image pixels of each 3x3 window, shape (1, 1, H, W): 9 inside, 6 at edges, 4 at corners."""
+    return F.conv2d(torch.ones(1, 1, height, width), torch.ones(1, 1, 3, 3), padding=1)
+
+
+class AveragePool3x3(nn.AvgPool2d):
+    """``nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)``, computed as a depthwise sum.
+
+    A 3x3 all-ones depthwise convolution divided by the window counts gives the same values
+    (to float rounding) about 7x faster forward and backward on CPU than PyTorch's pooling
+    kernel; it is an ``AvgPool2d`` to everything that inspects modules (FLOP counts, printing).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(3, stride=1, padding=1, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4:
+            return super().forward(x)
+        channels = x.shape[1]
+        summed = F.conv2d(x, x.new_ones(channels, 1, 3, 3), padding=1, groups=channels)
+        return summed / _window_counts(*x.shape[-2:]).to(device=x.device, dtype=x.dtype)
+
+
 def _make_op(name: str, channels: int) -> nn.Module:
     if name == "none":
         return Zero()
@@ -107,7 +133,7 @@ def _make_op(name: str, channels: int) -> nn.Module:
     if name == "nor_conv_3x3":
         return ReLUConvBN(channels, channels, 3, 1)
     if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+        return AveragePool3x3()
     raise ArchitectureError(f"unknown NAS-Bench-201 operation {name!r}")
 
 
