@@ -377,3 +377,29 @@ def test_renumberings_keep_the_identity_and_list_every_topological_order():
     orders = nb101.renumberings(fan)
     assert len(orders) == 6 and len(set(orders)) == 6
     assert {nb101.identity(o) for o in orders} == {nb101.identity(fan)}
+
+
+@pytest.mark.parametrize("kernel, stride, padding, ceil_mode", [(3, 1, 1, False), (2, 2, 0, True)])
+def test_channels_last_max_pool_equals_pytorch_pooling(kernel, stride, padding, ceil_mode):
+    # Without gradients the network's max-pools run channels-last for speed; the oracle is
+    # nn.MaxPool2d. ReLU outputs tie at 0 in most windows, so equal gradients mean the same element
+    # wins each tie; an odd spatial size exercises ceil_mode; a NaN must propagate as PyTorch's does.
+    from zeronas.spaces.nb101 import ChannelsLastMaxPool2d
+
+    ours = ChannelsLastMaxPool2d(kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    reference = torch.nn.MaxPool2d(kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.relu(torch.randn(3, 130, 9, 9, generator=gen))
+    x[1, 5, 4, 4] = float("nan")
+    x.requires_grad_()
+    out, expected = ours(x), reference(x)
+    assert out.is_contiguous() and torch.equal(out.isnan(), expected.isnan())
+    assert torch.equal(out.nan_to_num(), expected.nan_to_num())
+    weights = torch.randn(expected.shape, generator=gen)
+    (grad,), (expected_grad,) = (torch.autograd.grad((y.nan_to_num() * weights).sum(), x) for y in (out, expected))
+    assert torch.equal(grad, expected_grad)
+    with torch.no_grad():  # the no-gradient kernel is a different code path
+        assert torch.equal(ours(x).nan_to_num(), reference(x).nan_to_num())
+    with torch.no_grad():
+        per_sample = torch.func.vmap(lambda xi: ours(xi.unsqueeze(0)))(x.detach())
+    assert torch.equal(per_sample.squeeze(1).nan_to_num(), expected.detach().nan_to_num())

@@ -311,6 +311,23 @@ def compute_vertex_channels(c_in: int, c_out: int, matrix: Matrix) -> list[int]:
     return channels
 
 
+class ChannelsLastMaxPool2d(nn.MaxPool2d):
+    """``nn.MaxPool2d``, run on a channels-last copy of its input when no gradient is taken.
+
+    Same values (the output is contiguous). PyTorch's CPU kernel without indices is about 4x
+    faster on channels-last tensors (it vectorises over channels) on NAS-Bench-101's 128-512
+    channels; with gradients the indices kernel is used as before, so gradients are unchanged.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or self.return_indices or (torch.is_grad_enabled() and x.requires_grad):
+            return super().forward(x)
+        # A permuted copy has channels-last strides; unlike ``.contiguous(memory_format=...)`` it
+        # also works inside ``torch.func.vmap``.
+        channels_last = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+        return super().forward(channels_last).contiguous()
+
+
 class ConvBnRelu(nn.Sequential):
     """NAS-Bench-101's ``conv_bn_relu``: 'same' conv without bias, BatchNorm (affine), ReLU.
 
@@ -332,7 +349,7 @@ def _make_op(op: str, channels: int) -> nn.Module:
     if op == CONV1X1:
         return ConvBnRelu(channels, channels, 1)
     if op == MAXPOOL3X3:
-        return nn.MaxPool2d(3, stride=1, padding=1)
+        return ChannelsLastMaxPool2d(3, stride=1, padding=1)
     raise ArchitectureError(f"unknown NAS-Bench-101 operation {op!r}")
 
 
@@ -387,7 +404,7 @@ class NB101Network(nn.Module):
         for stack in range(NUM_STACKS):
             if stack > 0:
                 # TF 'same' 2x2/2 pooling pads odd sizes at the end, like ceil_mode.
-                layers.append(nn.MaxPool2d(2, stride=2, ceil_mode=True))
+                layers.append(ChannelsLastMaxPool2d(2, stride=2, ceil_mode=True))
                 c *= 2
             for _ in range(CELLS_PER_STACK):
                 layers.append(Cell(spec, c_in, c))
