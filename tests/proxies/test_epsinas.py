@@ -104,3 +104,42 @@ def test_needs_no_labels_and_two_distinct_weights():
     assert not zeronas.get_proxy_class("epsinas").needs_labels
     with pytest.raises(zeronas.ZeronasUserError, match="two different"):
         zeronas.get_proxy("epsinas", weights=(1.0, 1.0))
+
+
+# Besides four cells of the 2,500 with ground truth, shapes a sample may miss: input -> output
+# only; a max-pool vertex with the input also feeding the output; three vertices concatenated
+# plus the projected input; a chain with a skip into its last vertex.
+NB101_SHAPES = [
+    "0100 input|output",
+    "011001000 input|maxpool3x3|output",
+    "0111100001000010000100000 input|conv3x3-bn-relu|conv1x1-bn-relu|maxpool3x3|output",
+    "0101000100000100000100000 input|conv3x3-bn-relu|maxpool3x3|conv1x1-bn-relu|output",
+]
+
+
+@pytest.mark.parametrize("weights", [(1e-4, 10.0), (1e-7, 1.0)])
+@pytest.mark.parametrize("cell", range(8))
+def test_nb101_twin_equals_full_width(cell, weights, monkeypatch):
+    # NAS-Bench-101 supplies its own narrowed network (one channel per group of equal channels);
+    # the oracle is the full-width network. Same status (defined or NaN) and the same value.
+    from zeronas.data.nb101_tables import load_nb101_specs
+    from zeronas.spaces import ConstantWeightTwin, nb101
+
+    specs = load_nb101_specs()
+    texts = [f"{specs.matrices[i]} {'|'.join(specs.ops[i])}" for i in (0, 700, 1400, 2499)] + NB101_SHAPES
+    torch.manual_seed(0)
+    model = nb101.build(texts[cell])
+    assert isinstance(model, ConstantWeightTwin)
+    built = []
+    monkeypatch.setattr(nb101.NB101Network, "constant_weight_twin",
+                        lambda self: built.append(1) or nb101.ConstantWeightNB101(self.arch))
+    x = load_batch("cifar10", batch_size=24, seed=0).inputs
+    options = {"weights": weights}
+    fast = zeronas.score_detailed(model, x, None, ["epsinas"], epsinas=options)["epsinas"]
+    full = zeronas.score_detailed(model, x, None, ["epsinas"], epsinas={**options, "collapse": "never"})["epsinas"]
+    assert built == [1]  # the twin was used, not the full network
+    assert fast.status == full.status
+    if fast.status == "ok":
+        # Below about 1e-5 epsilon is float32 rounding noise in either computation: the two
+        # normalised outputs agree to their last bits (cells 4 and 5 at 1e-4 give 1e-7 to 1e-5).
+        assert fast.value == pytest.approx(full.value, rel=1e-4, abs=2e-5)

@@ -14,7 +14,9 @@ Speed: with constant shared weights every channel of every layer carries the sam
 the network is evaluated at width one (each Conv/Linear weight becomes w * fan-in channels, the
 input is averaged over its channels). The collapse is checked against the full-width network on
 a few samples; if the model does not allow it (channel-mixing reshapes, input normalisation,
-...) the full-width network is used.
+...) the full-width network is used. A network whose channels fall into groups of different
+widths (NAS-Bench-101's concatenated cell outputs) may supply its own twin, one channel per
+group (:class:`~zeronas.spaces.capabilities.ConstantWeightTwin`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from zeronas.errors import ZeronasUserError
 from zeronas.proxies._base import DataRecipe, Proxy, UndefinedScore
 from zeronas.proxies._model_copy import batch_statistics_copy
 from zeronas.proxies._registry import register_proxy
-from zeronas.spaces.capabilities import ConstantWeightCollapsible
+from zeronas.spaces.capabilities import ConstantWeightCollapsible, ConstantWeightTwin
 
 _CHECK_SAMPLES = 4
 
@@ -143,8 +145,11 @@ def _collapse(model: nn.Module, inputs: torch.Tensor, check_value: float) -> nn.
     """The width-one twin if it reproduces the full-width network on a few samples, else None.
 
     Networks that declare :class:`~zeronas.spaces.capabilities.ConstantWeightCollapsible`
-    (verified by the test suite, e.g. NAS-Bench-201) skip the check.
+    (verified by the test suite, e.g. NAS-Bench-201) skip the check; so do networks that build
+    their own twin, :class:`~zeronas.spaces.capabilities.ConstantWeightTwin` (NAS-Bench-101).
     """
+    if isinstance(model, ConstantWeightTwin):
+        return model.constant_weight_twin()
     try:
         twin = collapse_to_width_one(model)
         if isinstance(model, ConstantWeightCollapsible) and model.collapses_under_constant_weights():

@@ -24,6 +24,20 @@ class ConstantWeightCollapsible(Protocol):
 
 
 @runtime_checkable
+class ConstantWeightTwin(Protocol):
+    """A network whose channels fall into groups of equal values under one constant weight.
+
+    For networks that concatenate groups of different widths (NAS-Bench-101's cell output), so
+    that one channel cannot stand for all. The twin holds one channel per group, reads the
+    channel mean of the input, has a single scalar ``weight`` parameter (the constant, set by
+    epsinas) and returns what the full network's first logit would be. A space declares it only
+    for networks its tests have checked against the full-width computation.
+    """
+
+    def constant_weight_twin(self) -> nn.Module: ...
+
+
+@runtime_checkable
 class LinearRegionNetwork(Protocol):
     """A network with the thin variant TE-NAS counts linear regions on."""
 

@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from zeronas.data.datasets import DatasetSpec, get_dataset
@@ -416,6 +417,76 @@ class NB101Network(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.cells(self.stem(x))
         return self.classifier(torch.flatten(self.global_pooling(out), 1))
+
+    def constant_weight_twin(self) -> nn.Module:
+        """The network at one constant weight, one channel per group of equal channels (epsinas)."""
+        return ConstantWeightNB101(self.arch, in_channels=self.stem[0].in_channels)
+
+
+class ConstantWeightNB101(nn.Module):
+    """:class:`NB101Network` with every weight one constant ``weight`` and every bias 0, narrowed.
+
+    Under one constant weight (BatchNorm on batch statistics, its scale the same constant) the
+    channels of a vertex are all equal, and a cell's output is the concatenation of groups of
+    equal channels, one group per vertex that feeds it (``channels[t]`` wide), each plus the
+    projected input. So the network runs with one channel per group: a convolution reading
+    groups of widths m_j sums ``weight * m_j`` times each group; pooling and BatchNorm act per
+    channel. Reads the channel mean of the input (N, 1, H, W); returns the first logit (N, 1).
+    """
+
+    def __init__(self, arch: NB101Arch, *, in_channels: int = 3) -> None:
+        super().__init__()
+        self.spec = prune(as_arch(arch))
+        self.in_channels = in_channels
+        self.weight = nn.Parameter(torch.ones(()), requires_grad=False)
+        self._fan_in = 1  # epsinas sets ``weight`` to its constant times this
+
+    def _conv_bn_relu(self, x: torch.Tensor, widths: torch.Tensor, kernel: int) -> torch.Tensor:
+        scale = (self.weight * widths).to(x.dtype)
+        out = F.conv2d(x, scale.view(1, -1, 1, 1).expand(1, len(widths), kernel, kernel), padding=kernel // 2)
+        out = F.batch_norm(out, None, None, weight=self.weight.view(1).to(x.dtype),
+                           bias=x.new_zeros(1), training=True, eps=BN_EPSILON)
+        return F.relu(out)
+
+    def _cell(self, x: torch.Tensor, widths: torch.Tensor, c_in: int, c_out: int) -> tuple[torch.Tensor, torch.Tensor]:
+        m = self.spec.matrix
+        n = len(m)
+        channels = compute_vertex_channels(c_in, c_out, m)
+        vertices = [x]  # vertex t > 0: one group, channels[t] wide (an input truncated to it stays one group)
+        for t in range(1, n - 1):
+            inputs = [vertices[s] for s in range(1, t) if m[s][t]]
+            if m[0][t]:
+                inputs.append(self._conv_bn_relu(x, widths, 1))
+            total = inputs[0]
+            for extra in inputs[1:]:
+                total = total + extra
+            op = self.spec.ops[t]
+            if op == MAXPOOL3X3:
+                vertices.append(F.max_pool2d(total, 3, stride=1, padding=1))
+            else:
+                width = torch.tensor([float(channels[t])])
+                vertices.append(self._conv_bn_relu(total, width, 3 if op == CONV3X3 else 1))
+        feeding = [t for t in range(1, n - 1) if m[t][n - 1]]
+        if not feeding:  # only input -> output
+            return self._conv_bn_relu(x, widths, 1), torch.tensor([float(c_out)])
+        out = torch.cat([vertices[t] for t in feeding], dim=1)
+        if m[0][n - 1]:
+            out = out + self._conv_bn_relu(x, widths, 1)
+        return out, torch.tensor([float(channels[t]) for t in feeding])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self._conv_bn_relu(x, torch.tensor([float(self.in_channels)]), 3)
+        widths = torch.tensor([float(STEM_CHANNELS)])
+        c_in = c = STEM_CHANNELS
+        for stack in range(NUM_STACKS):
+            if stack > 0:
+                out = F.max_pool2d(out, 2, stride=2, ceil_mode=True)
+                c *= 2
+            for _ in range(CELLS_PER_STACK):
+                out, widths = self._cell(out, widths, c_in, c)
+                c_in = c
+        pooled = out.mean(dim=(2, 3))
+        return pooled @ (self.weight * widths).to(pooled.dtype).view(-1, 1)
 
 
 def build(arch: NB101Arch | str, *, num_classes: int = 10, in_channels: int = 3) -> NB101Network:
