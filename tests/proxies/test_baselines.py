@@ -224,6 +224,23 @@ def test_naswot_matches_the_official_hook_kernel(cnn, batch):
     assert _score("naswot", cnn, batch) == pytest.approx(np.linalg.slogdet(kernel)[1], rel=1e-9)
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (5, 7), (40, 3001)])
+@pytest.mark.parametrize("int8_product", [True, False])
+def test_naswot_hamming_kernel_counts_agreements_exactly(shape, int8_product, monkeypatch):
+    # The oracle counts, for each pair of samples, the units with equal codes one by one. The
+    # int8 product and the float32 fallback (taken where the int8 kernel is unavailable) agree.
+    from zeronas.proxies.naswot import hamming_kernel
+
+    if not int8_product:
+        monkeypatch.delattr(torch, "_int_mm")
+    codes = torch.rand(shape, generator=torch.Generator().manual_seed(0)) > 0.3
+    c = codes.numpy()
+    expected = np.array([[np.sum(a == b) for b in c] for a in c], dtype=np.float64)
+    kernel = hamming_kernel(codes)
+    assert kernel.dtype == torch.float64
+    assert np.array_equal(kernel.numpy(), expected)
+
+
 def test_synflow_equals_the_hand_computed_path_sum():
     # Two positive bias-free linear layers: R = 1^T |W2| |W1| 1, and each layer contributes R.
     w1 = torch.tensor([[1.0, -2.0, 0.5], [0.25, 1.0, -1.0]])

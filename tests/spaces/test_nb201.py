@@ -113,3 +113,19 @@ def test_average_pool_op_equals_pytorch_pooling(shape, dtype):
     per_sample = torch.func.vmap(lambda xi: AveragePool3x3()(xi.unsqueeze(0)))(x.detach())
     assert torch.equal(per_sample.squeeze(1), theirs.detach())
     assert isinstance(AveragePool3x3(), nn.AvgPool2d)  # FLOP counting reads it as a 3x3 pool
+
+
+def test_average_pool_op_takes_gradients_after_an_inference_pass():
+    # Its window counts are cached per size; made inside inference mode they would be inference
+    # tensors, which autograd refuses to save for the backward pass.
+    from zeronas.spaces.nb201 import AveragePool3x3, _window_counts
+
+    _window_counts.cache_clear()
+    pool = AveragePool3x3()
+    with torch.inference_mode():
+        pool(torch.randn(2, 3, 13, 11))
+    x = torch.randn(2, 3, 13, 11, requires_grad=True)
+    (grad,) = torch.autograd.grad(pool(x).sum(), x)
+    reference = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    (expected,) = torch.autograd.grad(reference(x).sum(), x)
+    assert torch.allclose(grad, expected, rtol=1e-6, atol=1e-6)

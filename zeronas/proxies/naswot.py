@@ -47,12 +47,20 @@ def hamming_kernel(codes: torch.Tensor) -> torch.Tensor:
     """K_ij = number of units on which samples i and j have the same code (float64, exact).
 
     Uses (1 - c)(1 - c)^T = units - r_i - r_j + c c^T (r = active units per sample), so one
-    product suffices; float32 products of 0/1 are exact while the counts stay below 2^24.
+    product suffices. The product is an int8 x int8 -> int32 matrix product (exact below 2^31
+    units, and on this CPU about 3.5x faster than float32 with its bool -> float conversion);
+    float32, exact while the counts stay below 2^24, where that kernel is unavailable.
     """
     units = codes.shape[1]
-    c = codes.float() if units < 2**24 else codes.double()
-    both_active = (c @ c.T).double()
-    active = c.sum(1).double()
+    try:
+        if units >= 2**31:
+            raise RuntimeError("int32 counts could overflow")
+        c8 = codes.to(torch.int8)
+        both_active = torch._int_mm(c8, c8.T.contiguous()).double()
+    except (AttributeError, RuntimeError):
+        c = codes.float() if units < 2**24 else codes.double()
+        both_active = (c @ c.T).double()
+    active = both_active.diagonal()  # c_i . c_i: the active units of sample i
     return 2 * both_active + units - active[:, None] - active[None, :]
 
 

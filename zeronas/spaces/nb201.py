@@ -101,7 +101,9 @@ class Zero(nn.Module):
 @lru_cache(maxsize=16)
 def _window_counts(height: int, width: int) -> torch.Tensor:
     """In-image pixels of each 3x3 window, shape (1, 1, H, W): 9 inside, 6 at edges, 4 at corners."""
-    return F.conv2d(torch.ones(1, 1, height, width), torch.ones(1, 1, 3, 3), padding=1)
+    # Cached: made outside inference mode, or autograd could not use it after an inference pass.
+    with torch.inference_mode(False), torch.no_grad():
+        return F.conv2d(torch.ones(1, 1, height, width), torch.ones(1, 1, 3, 3), padding=1)
 
 
 class AveragePool3x3(nn.AvgPool2d):
