@@ -117,40 +117,44 @@ def has_parameters(model: nn.Module) -> bool:
     return next(model.parameters(), None) is not None
 
 
+def _single_valued(x: torch.Tensor) -> bool:
+    return x.numel() == x.shape[0] * x.shape[1]  # one value per channel and sample
+
+
 def _per_sample_form(module: _BatchNorm, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> torch.Tensor:
     """What ``module`` in training mode gives each sample alone: instance normalisation with its affine."""
     x = args[0]
-    if x.numel() == x.shape[0] * x.shape[1]:
+    if _single_valued(x):
         return output
     return F.instance_norm(x, weight=module.weight, bias=module.bias, eps=module.eps)
 
 
-def _single_valued_batchnorms(work: nn.Module, batchnorms: dict[_BatchNorm, str], probe: torch.Tensor) -> bool:
+def _forward_in_train_mode(work: nn.Module, batchnorms: dict[_BatchNorm, str], hook: Callable[..., Any],
+                           inputs: torch.Tensor) -> None:
+    """One forward of ``inputs`` without gradients, ``hook`` on every BatchNorm, each in training mode."""
+    modes = {module: module.training for module in batchnorms}
+    hooks = [module.register_forward_hook(hook) for module in batchnorms]
+    try:
+        for module in batchnorms:
+            module.train()
+        with torch.no_grad():
+            work(inputs)
+    finally:
+        for h in hooks:
+            h.remove()
+        for module, training in modes.items():
+            module.train(training)
+
+
+def _has_single_valued_batchnorm(work: nn.Module, batchnorms: dict[_BatchNorm, str], probe: torch.Tensor) -> bool:
     """Whether some BatchNorm of ``work`` sees one value per channel and sample (input ``(N, C)``).
 
     Decided from shapes in a forward of two samples (at most), a small fraction of the cost of
     the full-batch forward that recording the statistics needs; most CNNs have no such layer.
     """
     found = []
-
-    def check(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        x = args[0]
-        if x.numel() == x.shape[0] * x.shape[1]:
-            found.append(module)
-
-    modes = {module: module.training for module in batchnorms}
-    hooks = [module.register_forward_hook(check) for module in batchnorms]
-    try:
-        for module in batchnorms:
-            module.train()
-        with torch.no_grad():
-            work(probe)
-    finally:
-        for h in hooks:
-            h.remove()
-        for module, training in modes.items():
-            module.train(training)
-    return bool(found)
+    _forward_in_train_mode(work, batchnorms, lambda _m, args, _out: found.append(_single_valued(args[0])), probe)
+    return any(found)
 
 
 def use_batch_statistics_where_single_valued(work: nn.Module, inputs: torch.Tensor) -> list[str]:
@@ -163,30 +167,19 @@ def use_batch_statistics_where_single_valued(work: nn.Module, inputs: torch.Tens
     ``work`` must be a working copy: it is modified in place.
     """
     batchnorms = {module: name for name, module in work.named_modules() if isinstance(module, _BatchNorm)}
-    if not batchnorms or not _single_valued_batchnorms(work, batchnorms, inputs[:2]):
+    if not batchnorms or not _has_single_valued_batchnorm(work, batchnorms, inputs[:2]):
         return []
     statistics: dict[_BatchNorm, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def record(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> torch.Tensor:
         x = args[0]
-        if x.numel() == x.shape[0] * x.shape[1]:  # one value per channel and sample
+        if _single_valued(x):
             flat = x.reshape(x.shape[0], x.shape[1])
             statistics[module] = (flat.mean(0), flat.var(0, unbiased=False))  # type: ignore[index]
             return output
         return _per_sample_form(module, args, output)  # type: ignore[arg-type]
 
-    modes = {module: module.training for module in batchnorms}
-    hooks = [module.register_forward_hook(record) for module in batchnorms]
-    try:
-        for module in batchnorms:
-            module.train()
-        with torch.no_grad():
-            work(inputs)
-    finally:
-        for h in hooks:
-            h.remove()
-        for module, training in modes.items():
-            module.train(training)
+    _forward_in_train_mode(work, batchnorms, record, inputs)
     for module, (mean, var) in statistics.items():
         module.track_running_stats = True
         module.running_mean = mean.detach().clone()

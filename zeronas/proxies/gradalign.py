@@ -107,9 +107,9 @@ class _GramLogDet(GradientConsumer):
     def result(self) -> float:
         total = 0.0
         for name, blocks in self.blocks.items():
-            rows = [[blocks[k][j] if j <= k else blocks[j][k].T for j in range(len(blocks))] for k in range(len(blocks))]
+            grid = [[blocks[k][j] if j <= k else blocks[j][k].T for j in range(len(blocks))] for k in range(len(blocks))]
             inverse = torch.cat(self.inverse[name]).double()
-            gram = torch.cat([torch.cat(row, dim=1) for row in rows]).double() * inverse[:, None] * inverse[None, :]
+            gram = torch.cat([torch.cat(row, dim=1) for row in grid]).double() * inverse[:, None] * inverse[None, :]
             gram.diagonal().add_(self.ridge)
             factor, info = torch.linalg.cholesky_ex(gram)
             if int(info) != 0:  # not positive definite numerically: fall back to eigenvalues
