@@ -231,7 +231,11 @@ def test_naswot_hamming_kernel_counts_agreements_exactly(shape, int8_product, mo
     # int8 product and the float32 fallback (taken where the int8 kernel is unavailable) agree.
     from zeronas.proxies.naswot import hamming_kernel
 
-    if not int8_product:
+    calls = []
+    if int8_product:
+        product = torch._int_mm
+        monkeypatch.setattr(torch, "_int_mm", lambda a, b: calls.append(1) or product(a, b))
+    else:
         monkeypatch.delattr(torch, "_int_mm")
     codes = torch.rand(shape, generator=torch.Generator().manual_seed(0)) > 0.3
     c = codes.numpy()
@@ -239,6 +243,7 @@ def test_naswot_hamming_kernel_counts_agreements_exactly(shape, int8_product, mo
     kernel = hamming_kernel(codes)
     assert kernel.dtype == torch.float64
     assert np.array_equal(kernel.numpy(), expected)
+    assert calls == ([1] if int8_product else [])
 
 
 def test_synflow_equals_the_hand_computed_path_sum():

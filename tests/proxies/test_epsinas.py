@@ -117,29 +117,51 @@ NB101_SHAPES = [
 ]
 
 
+def _nb101_texts() -> list[str]:
+    from zeronas.data.nb101_tables import load_nb101_specs
+
+    specs = load_nb101_specs()
+    return [f"{specs.matrices[i]} {'|'.join(specs.ops[i])}" for i in (0, 700, 1400, 2499)] + NB101_SHAPES
+
+
 @pytest.mark.parametrize("weights", [(1e-4, 10.0), (1e-7, 1.0)])
 @pytest.mark.parametrize("cell", range(8))
 def test_nb101_twin_equals_full_width(cell, weights, monkeypatch):
     # NAS-Bench-101 supplies its own narrowed network (one channel per group of equal channels);
     # the oracle is the full-width network. Same status (defined or NaN) and the same value.
-    from zeronas.data.nb101_tables import load_nb101_specs
+    # Cell 7 reads one-channel images (a network built for them), the others three.
     from zeronas.spaces import ConstantWeightTwin, nb101
 
-    specs = load_nb101_specs()
-    texts = [f"{specs.matrices[i]} {'|'.join(specs.ops[i])}" for i in (0, 700, 1400, 2499)] + NB101_SHAPES
+    in_channels = 1 if cell == 7 else 3
     torch.manual_seed(0)
-    model = nb101.build(texts[cell])
+    model = nb101.build(_nb101_texts()[cell], in_channels=in_channels)
     assert isinstance(model, ConstantWeightTwin)
     built = []
-    monkeypatch.setattr(nb101.NB101Network, "constant_weight_twin",
-                        lambda self: built.append(1) or nb101.ConstantWeightNB101(self.arch))
-    x = load_batch("cifar10", batch_size=24, seed=0).inputs
+    original = nb101.NB101Network.constant_weight_twin
+    monkeypatch.setattr(nb101.NB101Network, "constant_weight_twin", lambda self: built.append(1) or original(self))
+    x = load_batch("cifar10", batch_size=24, seed=0).inputs[:, :in_channels]
     options = {"weights": weights}
     fast = zeronas.score_detailed(model, x, None, ["epsinas"], epsinas=options)["epsinas"]
     full = zeronas.score_detailed(model, x, None, ["epsinas"], epsinas={**options, "collapse": "never"})["epsinas"]
-    assert built == [1]  # the twin was used, not the full network
+    assert built == [1]  # the twin was built and, since the scores agree, used
     assert fast.status == full.status
     if fast.status == "ok":
         # Below about 1e-5 epsilon is float32 rounding noise in either computation: the two
         # normalised outputs agree to their last bits (cells 4 and 5 at 1e-4 give 1e-7 to 1e-5).
         assert fast.value == pytest.approx(full.value, rel=1e-4, abs=2e-5)
+
+
+def test_an_edited_nb101_network_is_scored_at_full_width():
+    # The twin follows the architecture, not the modules: a network edited after it was built
+    # (here a squashing head) no longer matches it, the check on a few samples sees that, and
+    # the full-width network is scored.
+    from zeronas.spaces import nb101
+
+    torch.manual_seed(0)
+    model = nb101.build(_nb101_texts()[0])
+    model.classifier = nn.Sequential(model.classifier, nn.Tanh())
+    x = load_batch("cifar10", batch_size=24, seed=0).inputs
+    options = {"weights": (1e-4, 10.0)}
+    fast = zeronas.score_detailed(model, x, None, ["epsinas"], epsinas=options)["epsinas"]
+    full = zeronas.score_detailed(model, x, None, ["epsinas"], epsinas={**options, "collapse": "never"})["epsinas"]
+    assert (fast.status, fast.value) == (full.status, full.value) or (math.isnan(fast.value) and math.isnan(full.value))

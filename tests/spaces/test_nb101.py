@@ -15,7 +15,7 @@ from scipy.stats import spearmanr
 
 from zeronas.data.nb101_tables import load_nb101_hash_table, load_nb101_naslib, load_nb101_specs
 from zeronas.errors import ArchitectureError
-from zeronas.spaces import ConstantWeightCollapsible, LinearRegionNetwork, get_space, nb101
+from zeronas.spaces import ConstantWeightCollapsible, ConstantWeightTwin, LinearRegionNetwork, get_space, nb101
 from zeronas.spaces.nb101 import NB101Arch, NB101Space
 
 C3, C1, MP = nb101.CONV3X3, nb101.CONV1X1, nb101.MAXPOOL3X3
@@ -352,12 +352,14 @@ def test_naswot_hooks_only_the_relus_of_nb101_networks_as_the_official_code():
     assert scores["naswot"] == scores["naswot[hook=\"relu\"]"]
 
 
-def test_networks_declare_no_shortcut_capability():
-    # Concatenating vertices with different values breaks channel symmetry under constant
-    # weights, so epsinas must check the network itself; TE-NAS's thin network is NB201-only.
+def test_networks_declare_their_own_constant_weight_twin_and_no_other_shortcut():
+    # Concatenating vertices with different values breaks the one-channel collapse under constant
+    # weights, so the space supplies a twin with a channel per group (checked against the full
+    # network in tests/proxies/test_epsinas.py); TE-NAS's thin network is NB201-only.
     with torch.device("meta"):
         net = nb101.build("0110100010000100000100000 input|conv1x1-bn-relu|maxpool3x3|conv3x3-bn-relu|output")
     assert not isinstance(net, (ConstantWeightCollapsible, LinearRegionNetwork))
+    assert isinstance(net, ConstantWeightTwin)
 
 
 def test_build_takes_the_dataset_classes_and_the_space_is_registered():
@@ -381,9 +383,11 @@ def test_renumberings_keep_the_identity_and_list_every_topological_order():
 
 @pytest.mark.parametrize("kernel, stride, padding, ceil_mode", [(3, 1, 1, False), (2, 2, 0, True)])
 def test_channels_last_max_pool_equals_pytorch_pooling(kernel, stride, padding, ceil_mode):
-    # Without gradients the network's max-pools run channels-last for speed; the oracle is
-    # nn.MaxPool2d. ReLU outputs tie at 0 in most windows, so equal gradients mean the same element
-    # wins each tie; an odd spatial size exercises ceil_mode; a NaN must propagate as PyTorch's does.
+    # The network's max-pools take the channels-last kernel whenever no gradient flows: under
+    # no_grad, with gradients on but an input that needs none, and per sample under vmap. The
+    # oracle is nn.MaxPool2d; ReLU outputs tie at 0 in most windows, an odd size exercises
+    # ceil_mode, and a NaN must propagate as PyTorch's does. With gradients the indices kernel
+    # runs, so the gradient (which element wins a tie) is PyTorch's own.
     from zeronas.spaces.nb101 import ChannelsLastMaxPool2d
 
     ours = ChannelsLastMaxPool2d(kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
@@ -391,15 +395,17 @@ def test_channels_last_max_pool_equals_pytorch_pooling(kernel, stride, padding, 
     gen = torch.Generator().manual_seed(0)
     x = torch.relu(torch.randn(3, 130, 9, 9, generator=gen))
     x[1, 5, 4, 4] = float("nan")
-    x.requires_grad_()
-    out, expected = ours(x), reference(x)
-    assert out.is_contiguous() and torch.equal(out.isnan(), expected.isnan())
-    assert torch.equal(out.nan_to_num(), expected.nan_to_num())
-    weights = torch.randn(expected.shape, generator=gen)
-    (grad,), (expected_grad,) = (torch.autograd.grad((y.nan_to_num() * weights).sum(), x) for y in (out, expected))
-    assert torch.equal(grad, expected_grad)
-    with torch.no_grad():  # the no-gradient kernel is a different code path
-        assert torch.equal(ours(x).nan_to_num(), reference(x).nan_to_num())
+    expected = reference(x)
+
+    def same(out: torch.Tensor) -> bool:
+        return out.is_contiguous() and torch.equal(out.isnan(), expected.isnan()) and torch.equal(
+            out.nan_to_num(), expected.nan_to_num())
+
+    assert same(ours(x))  # gradients enabled, input needs none
     with torch.no_grad():
-        per_sample = torch.func.vmap(lambda xi: ours(xi.unsqueeze(0)))(x.detach())
-    assert torch.equal(per_sample.squeeze(1).nan_to_num(), expected.detach().nan_to_num())
+        assert same(ours(x))
+        assert same(torch.func.vmap(lambda xi: ours(xi.unsqueeze(0)))(x).squeeze(1))
+    x.requires_grad_()
+    weights = torch.randn(expected.shape, generator=gen)
+    (grad,), (expected_grad,) = (torch.autograd.grad((y.nan_to_num() * weights).sum(), x) for y in (ours(x), reference(x)))
+    assert torch.equal(grad, expected_grad)

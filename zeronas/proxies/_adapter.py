@@ -131,13 +131,17 @@ def _per_sample_form(module: _BatchNorm, args: tuple[torch.Tensor, ...], output:
 
 def _forward_in_train_mode(work: nn.Module, batchnorms: dict[_BatchNorm, str], hook: Callable[..., Any],
                            inputs: torch.Tensor) -> None:
-    """One forward of ``inputs`` without gradients, ``hook`` on every BatchNorm, each in training mode."""
+    """One forward of ``inputs`` without gradients, ``hook`` on every BatchNorm, each in training mode.
+
+    The random number generator is left as it was, so random layers (dropout) draw the same
+    numbers in the pass that follows whether or not these forwards ran.
+    """
     modes = {module: module.training for module in batchnorms}
     hooks = [module.register_forward_hook(hook) for module in batchnorms]
     try:
         for module in batchnorms:
             module.train()
-        with torch.no_grad():
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
             work(inputs)
     finally:
         for h in hooks:
@@ -147,7 +151,7 @@ def _forward_in_train_mode(work: nn.Module, batchnorms: dict[_BatchNorm, str], h
 
 
 def _has_single_valued_batchnorm(work: nn.Module, batchnorms: dict[_BatchNorm, str], probe: torch.Tensor) -> bool:
-    """Whether some BatchNorm of ``work`` sees one value per channel and sample (input ``(N, C)``).
+    """Whether some BatchNorm of ``work`` sees one value per channel and sample (``(N, C)``, ``(N, C, 1, 1)``).
 
     Decided from shapes in a forward of two samples (at most), a small fraction of the cost of
     the full-batch forward that recording the statistics needs; most CNNs have no such layer.
@@ -160,8 +164,9 @@ def _has_single_valued_batchnorm(work: nn.Module, batchnorms: dict[_BatchNorm, s
 def use_batch_statistics_where_single_valued(work: nn.Module, inputs: torch.Tensor) -> list[str]:
     """Freeze the BatchNorms of ``work`` that would see one value per channel in a single-sample pass.
 
-    One forward of ``inputs`` (no gradients) in which every other BatchNorm acts per sample; each
-    single-valued BatchNorm records the biased mean and variance of its input over the batch,
+    A forward of two samples finds them by shape (most CNNs have none, and nothing more runs);
+    then one forward of ``inputs`` (no gradients) in which every other BatchNorm acts per sample:
+    each single-valued BatchNorm records the biased mean and variance of its input over the batch,
     keeps them as running statistics and is put in evaluation mode, so that a later single-sample
     pass normalises with them. Returns the names of the frozen layers (none for most CNNs).
     ``work`` must be a working copy: it is modified in place.

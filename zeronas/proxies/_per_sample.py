@@ -32,7 +32,10 @@ class GradientConsumer(ABC):
 
     @abstractmethod
     def update(self, grads: dict[str, torch.Tensor]) -> None:
-        """``grads[name]`` has shape ``(chunk, *weight.shape)``."""
+        """``grads[name]`` has shape ``(chunk, *weight.shape)``; shared by every consumer, so read-only.
+
+        A consumer may keep references to these tensors (the engine never reuses them).
+        """
 
     @abstractmethod
     def result(self) -> float: ...

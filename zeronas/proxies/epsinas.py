@@ -144,16 +144,19 @@ def _collapsed_outputs(twin: nn.Module, inputs: torch.Tensor, value: float) -> t
 def _collapse(model: nn.Module, inputs: torch.Tensor, check_value: float) -> nn.Module | None:
     """The width-one twin if it reproduces the full-width network on a few samples, else None.
 
+    A network that builds its own twin (:class:`~zeronas.spaces.capabilities.ConstantWeightTwin`,
+    NAS-Bench-101) has it checked too: an edited or subclassed network may no longer match it.
     Networks that declare :class:`~zeronas.spaces.capabilities.ConstantWeightCollapsible`
-    (verified by the test suite, e.g. NAS-Bench-201) skip the check; so do networks that build
-    their own twin, :class:`~zeronas.spaces.capabilities.ConstantWeightTwin` (NAS-Bench-101).
+    (verified by the test suite, e.g. NAS-Bench-201) skip the check.
     """
-    if isinstance(model, ConstantWeightTwin):
-        return model.constant_weight_twin()
     try:
-        twin = collapse_to_width_one(model)
-        if isinstance(model, ConstantWeightCollapsible) and model.collapses_under_constant_weights():
-            return twin
+        if isinstance(model, ConstantWeightTwin):
+            twin = model.constant_weight_twin()
+            twin._fan_in = 1  # type: ignore[assignment]  # ``fill_collapsed`` sets its ``weight`` to the constant
+        else:
+            twin = collapse_to_width_one(model)
+            if isinstance(model, ConstantWeightCollapsible) and model.collapses_under_constant_weights():
+                return twin
         probe = inputs[:_CHECK_SAMPLES]
         if len(probe) < 2:
             return None

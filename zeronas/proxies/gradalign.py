@@ -27,22 +27,27 @@ from zeronas.proxies._per_sample import GradientConsumer
 from zeronas.proxies._registry import register_proxy
 
 _TINY = 1e-30
-# Norms in [1e-15, 1e15] keep every squared norm and dot product inside float32's normal range.
-_SAFE_INVERSE = (1e-15, 1e15)
+# Row norms in [1e-15, 1e15] keep every squared norm and dot product inside float32's normal range.
+_SAFE_NORMS = (1e-15, 1e15)
 
 
 def _grouped(grads: dict[str, torch.Tensor], aggregation: str) -> dict[str, torch.Tensor]:
-    """Per-sample gradients as (chunk, P_t) matrices, one per tensor or one for all."""
-    flat = {name: g.flatten(1) for name, g in grads.items()}
+    """Per-sample gradients as (chunk, P_t) matrices (at least float32), one per tensor or one for all."""
+    flat = {name: g.flatten(1) if g.dtype in (torch.float32, torch.float64) else g.flatten(1).float()
+            for name, g in grads.items()}
     if aggregation == "global":
         return {"all": torch.cat(list(flat.values()), dim=1)}
     return flat
 
 
+def _outside_safe_range(norms: torch.Tensor) -> torch.Tensor:
+    return ~((norms >= _SAFE_NORMS[0]) & (norms <= _SAFE_NORMS[1]))
+
+
 def _inverse_norms(rows: torch.Tensor) -> torch.Tensor:
     """1/|row| per row, 0 for a zero row (which then has cosine 0 with everything)."""
     norms = rows.norm(dim=1)
-    odd = ~((norms >= 1 / _SAFE_INVERSE[1]) & (norms <= 1 / _SAFE_INVERSE[0]))
+    odd = _outside_safe_range(norms)
     if bool(odd.any()):  # float32 squares may have underflowed or overflowed: redo those rows in float64
         norms[odd] = rows[odd].double().norm(dim=1).to(norms.dtype)
     return torch.where(norms > _TINY, norms.clamp_min(_TINY).reciprocal(), torch.zeros_like(norms))
@@ -60,7 +65,7 @@ class _MeanDirectionAlignment(GradientConsumer):
         for name, rows in _grouped(grads, self.aggregation).items():
             # Both sums in one read of the gradients: a (2, chunk) x (chunk, P_t) product, not a
             # normalised copy of every row; chunks accumulate in float64.
-            weights = torch.stack([torch.ones(len(rows), dtype=rows.dtype), _inverse_norms(rows)])
+            weights = torch.stack([rows.new_ones(len(rows)), _inverse_norms(rows)])
             both = (weights @ rows).double()
             if name in self.sums:
                 self.sums[name] += both
@@ -88,17 +93,17 @@ class _GramLogDet(GradientConsumer):
     def __init__(self, aggregation: str, ridge: float) -> None:
         self.aggregation = aggregation
         self.ridge = ridge
-        self.rows: dict[str, list[torch.Tensor]] = {}  # the engine's fresh tensors, kept as they are
+        self.rows: dict[str, list[torch.Tensor]] = {}  # each chunk's rows (normalised only if out of range)
         self.inverse: dict[str, list[torch.Tensor]] = {}
         self.blocks: dict[str, list[list[torch.Tensor]]] = {}  # blocks[t][k][j] = rows_k @ rows_j.T, j <= k
 
     def update(self, grads: dict[str, torch.Tensor]) -> None:
         for name, rows in _grouped(grads, self.aggregation).items():
             inverse = _inverse_norms(rows)
-            live = inverse[inverse > 0]
-            if len(live) and not (_SAFE_INVERSE[0] <= float(live.min()) and float(live.max()) <= _SAFE_INVERSE[1]):
+            live = inverse > 0
+            if bool(_outside_safe_range(inverse[live].reciprocal()).any()):
                 # Squared norms would leave float32's range: normalise this chunk's rows first.
-                rows, inverse = rows * inverse[:, None], (inverse > 0).to(rows.dtype)
+                rows, inverse = rows * inverse[:, None], live.to(rows.dtype)
             kept = self.rows.setdefault(name, [])
             kept.append(rows)
             self.inverse.setdefault(name, []).append(inverse)

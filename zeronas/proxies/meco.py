@@ -71,9 +71,9 @@ class MeCo(Proxy):
                         try:
                             work(x)
                         except ValueError:  # a BatchNorm with one value per channel cannot run on one sample
-                            features.clear()
                             if not use_batch_statistics_where_single_valued(work, torch.randn((len(inputs), *shape))):
                                 raise
+                            features.clear()  # the hooks also saw the adapter's own forward passes
                             work(x)
                         break
                     except (RuntimeError, ValueError):

@@ -28,10 +28,11 @@ class ConstantWeightTwin(Protocol):
     """A network whose channels fall into groups of equal values under one constant weight.
 
     For networks that concatenate groups of different widths (NAS-Bench-101's cell output), so
-    that one channel cannot stand for all. The twin holds one channel per group, reads the
-    channel mean of the input, has a single scalar ``weight`` parameter (the constant, set by
-    epsinas) and returns what the full network's first logit would be. A space declares it only
-    for networks its tests have checked against the full-width computation.
+    that one channel cannot stand for all. The twin holds one channel per group and reads the
+    channel mean of the input; its parameters are ``weight`` tensors only (the constant: epsinas
+    sets every one of them to it, and every ``bias`` to 0); it returns what the full network's
+    first logit would be. epsinas checks it against the full network on a few samples and falls
+    back to full width if they differ.
     """
 
     def constant_weight_twin(self) -> nn.Module: ...

@@ -438,20 +438,29 @@ class ConstantWeightNB101(nn.Module):
         super().__init__()
         self.spec = prune(as_arch(arch))
         self.in_channels = in_channels
-        self.weight = nn.Parameter(torch.ones(()), requires_grad=False)
-        self._fan_in = 1  # epsinas sets ``weight`` to its constant times this
+        self.weight = nn.Parameter(torch.ones(()), requires_grad=False)  # the constant; epsinas sets it
+        self.cell_channels: list[list[list[int]]] = []  # per stack, each cell's vertex channels
+        c_in = c = STEM_CHANNELS
+        for stack in range(NUM_STACKS):
+            if stack > 0:
+                c *= 2
+            cells = []
+            for _ in range(CELLS_PER_STACK):
+                cells.append(compute_vertex_channels(c_in, c, self.spec.matrix))
+                c_in = c
+            self.cell_channels.append(cells)
 
-    def _conv_bn_relu(self, x: torch.Tensor, widths: torch.Tensor, kernel: int) -> torch.Tensor:
-        scale = (self.weight * widths).to(x.dtype)
+    def _conv_bn_relu(self, x: torch.Tensor, widths: list[float], kernel: int) -> torch.Tensor:
+        """Conv (summing each input group ``widths[j]`` times), BatchNorm and ReLU, at the constant."""
+        scale = self.weight.to(x.dtype) * x.new_tensor(widths)
         out = F.conv2d(x, scale.view(1, -1, 1, 1).expand(1, len(widths), kernel, kernel), padding=kernel // 2)
         out = F.batch_norm(out, None, None, weight=self.weight.view(1).to(x.dtype),
                            bias=x.new_zeros(1), training=True, eps=BN_EPSILON)
         return F.relu(out)
 
-    def _cell(self, x: torch.Tensor, widths: torch.Tensor, c_in: int, c_out: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _cell(self, x: torch.Tensor, widths: list[float], channels: list[int]) -> tuple[torch.Tensor, list[float]]:
         m = self.spec.matrix
         n = len(m)
-        channels = compute_vertex_channels(c_in, c_out, m)
         vertices = [x]  # vertex t > 0: one group, channels[t] wide (an input truncated to it stays one group)
         for t in range(1, n - 1):
             inputs = [vertices[s] for s in range(1, t) if m[s][t]]
@@ -464,29 +473,25 @@ class ConstantWeightNB101(nn.Module):
             if op == MAXPOOL3X3:
                 vertices.append(F.max_pool2d(total, 3, stride=1, padding=1))
             else:
-                width = torch.tensor([float(channels[t])])
-                vertices.append(self._conv_bn_relu(total, width, 3 if op == CONV3X3 else 1))
+                vertices.append(self._conv_bn_relu(total, [float(channels[t])], 3 if op == CONV3X3 else 1))
         feeding = [t for t in range(1, n - 1) if m[t][n - 1]]
         if not feeding:  # only input -> output
-            return self._conv_bn_relu(x, widths, 1), torch.tensor([float(c_out)])
+            return self._conv_bn_relu(x, widths, 1), [float(channels[n - 1])]
         out = torch.cat([vertices[t] for t in feeding], dim=1)
         if m[0][n - 1]:
             out = out + self._conv_bn_relu(x, widths, 1)
-        return out, torch.tensor([float(channels[t]) for t in feeding])
+        return out, [float(channels[t]) for t in feeding]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self._conv_bn_relu(x, torch.tensor([float(self.in_channels)]), 3)
-        widths = torch.tensor([float(STEM_CHANNELS)])
-        c_in = c = STEM_CHANNELS
-        for stack in range(NUM_STACKS):
+        out = self._conv_bn_relu(x, [float(self.in_channels)], 3)
+        widths = [float(STEM_CHANNELS)]
+        for stack, cells in enumerate(self.cell_channels):
             if stack > 0:
                 out = F.max_pool2d(out, 2, stride=2, ceil_mode=True)
-                c *= 2
-            for _ in range(CELLS_PER_STACK):
-                out, widths = self._cell(out, widths, c_in, c)
-                c_in = c
+            for channels in cells:
+                out, widths = self._cell(out, widths, channels)
         pooled = out.mean(dim=(2, 3))
-        return pooled @ (self.weight * widths).to(pooled.dtype).view(-1, 1)
+        return pooled @ (self.weight.to(pooled.dtype) * pooled.new_tensor(widths)).view(-1, 1)
 
 
 def build(arch: NB101Arch | str, *, num_classes: int = 10, in_channels: int = 3) -> NB101Network:
