@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--proxies", default="gradsign,synflow,params", help="proxies scored per cell")
     parser.add_argument("--overhead-cells", type=int, default=200, help="cells of the per-task overhead test")
     parser.add_argument("--executors", default="pool,ray", help="which executors to time")
-    parser.add_argument("--project-cells", type=int, default=16, help="cells per dataset timed for the projection")
+    parser.add_argument("--project-cells", type=int, default=40, help="cells per dataset timed for the projection")
     parser.add_argument("--project-cores", default="2,16,64", help="core counts of the projection")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
