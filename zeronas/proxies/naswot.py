@@ -52,16 +52,22 @@ def hamming_kernel(codes: torch.Tensor) -> torch.Tensor:
     float32, exact while the counts stay below 2^24, where that kernel is unavailable.
     """
     units = codes.shape[1]
-    try:
-        if units >= 2**31:
-            raise RuntimeError("int32 counts could overflow")
-        c8 = codes.to(torch.int8)
-        both_active = torch._int_mm(c8, c8.T.contiguous()).double()
-    except (AttributeError, RuntimeError):
-        c = codes.float() if units < 2**24 else codes.double()
-        both_active = (c @ c.T).double()
+    both_active = _both_active(codes)
     active = both_active.diagonal()  # c_i . c_i: the active units of sample i
     return 2 * both_active + units - active[:, None] - active[None, :]
+
+
+def _both_active(codes: torch.Tensor) -> torch.Tensor:
+    """c c^T for 0/1 codes c, exactly, in float64."""
+    units = codes.shape[1]
+    if units < 2**31 and hasattr(torch, "_int_mm"):  # int32 counts cannot overflow
+        try:
+            c8 = codes.to(torch.int8)
+            return torch._int_mm(c8, c8.T.contiguous()).double()
+        except RuntimeError:  # no int8 kernel for this build
+            pass
+    c = codes.float() if units < 2**24 else codes.double()
+    return (c @ c.T).double()
 
 
 def is_hooked(module: nn.Module, hook: str = "official") -> bool:
